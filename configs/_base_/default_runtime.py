@@ -1,0 +1,8 @@
+# Runtime shared by every mmcmd config: mmaction2's defaults plus the plugin.
+_base_ = ['mmaction::_base_/default_runtime.py']
+
+custom_imports = dict(imports=['mmcmd'], allow_failed_imports=False)
+default_scope = 'mmaction'
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20, ignore_last=False),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))

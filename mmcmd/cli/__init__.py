@@ -1,0 +1,1 @@
+"""Command-line entry points behind tools/train.py and tools/test.py."""

@@ -1,0 +1,221 @@
+"""Each workaround of mmcmd.compat: the failure without it, the fix with it.
+
+Every check runs in a fresh interpreter with ``MMCMD_NO_COMPAT=1`` so that
+``import mmcmd.compat`` does not apply anything by itself.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import REPO_ROOT
+
+
+def run_python(code: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MMCMD_NO_COMPAT='1',
+               PYTHONPATH=str(REPO_ROOT))
+    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
+                          capture_output=True, text=True, env=env,
+                          timeout=timeout, cwd=str(REPO_ROOT))
+
+
+def test_missing_drn_breaks_mmaction_models_without_fix():
+    without = run_python('import mmaction.models')
+    assert without.returncode != 0
+    assert 'mmaction.models.localizers.drn' in without.stderr
+    fixed = run_python("""
+        import mmcmd.compat as c
+        assert c.provide_missing_drn()
+        import mmaction.models
+        from mmaction.models.localizers import DRN
+        try:
+            DRN()
+        except ImportError as e:
+            assert '2714' in str(e)
+        else:
+            raise AssertionError('DRN stand-in must raise')
+        print('ok')
+    """)
+    assert fixed.returncode == 0, fixed.stderr
+    assert fixed.stdout.strip() == 'ok'
+
+
+def test_importlib_metadata_alias():
+    block = "import sys; sys.modules['importlib_metadata'] = None\n"
+    without = run_python(block + 'import mmaction.utils.dependency')
+    assert without.returncode != 0
+    assert 'importlib_metadata' in without.stderr
+    fixed = run_python(block + textwrap.dedent("""
+        import mmcmd.compat as c
+        assert c.provide_importlib_metadata()
+        from mmaction.utils.dependency import satisfy_requirement
+        assert satisfy_requirement('mmengine>=0.1')
+        print('ok')
+    """))
+    assert fixed.returncode == 0, fixed.stderr
+
+
+MMACTION_BASE_CONFIG = textwrap.dedent("""
+    import sys, tempfile, os
+    sys.modules['pkg_resources'] = None   # as with setuptools>=82
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, 'cfg.py')
+    open(path, 'w').write(
+        "_base_ = ['mmaction::_base_/default_runtime.py']\\n")
+""")
+
+
+def test_mmaction_base_configs_without_pkg_resources():
+    without = run_python(MMACTION_BASE_CONFIG + textwrap.dedent("""
+        from mmengine.config import Config
+        Config.fromfile(path)
+    """))
+    assert without.returncode != 0
+    assert 'pkg_resources' in without.stderr
+    fixed = run_python(MMACTION_BASE_CONFIG + textwrap.dedent("""
+        import mmcmd.compat as c
+        assert c.replace_pkg_resources_in_mmengine()
+        from mmengine.config import Config
+        cfg = Config.fromfile(path)
+        assert cfg.default_scope == 'mmaction'
+        print('ok')
+    """))
+    assert fixed.returncode == 0, fixed.stderr
+
+
+RUNNER_LIKE_CHECKPOINT = textwrap.dedent("""
+    import os, tempfile
+    import numpy as np, torch
+    from mmengine.logging import HistoryBuffer, MessageHub
+    hub = MessageHub.get_instance('ckpt-test')
+    for v in (1.0, 2.0, 4.0):
+        hub.update_scalar('train/loss', v)
+    hub.update_info('iter', np.int64(7))
+    hub.update_info('lr', np.float64(0.5))
+    ckpt = dict(meta=dict(epoch=1, seed=np.int64(3), dtype=np.dtype('float32')),
+                state_dict={'w': torch.ones(2)},
+                message_hub=hub.state_dict())
+    path = os.path.join(tempfile.mkdtemp(), 'ckpt.pth')
+    torch.save(ckpt, path)
+""")
+
+
+def test_weights_only_loading_of_runner_checkpoints():
+    without = run_python(RUNNER_LIKE_CHECKPOINT +
+                         'torch.load(path, weights_only=True)')
+    assert without.returncode != 0
+    assert 'Weights only load failed' in without.stderr
+    fixed = run_python(RUNNER_LIKE_CHECKPOINT + textwrap.dedent("""
+        import mmcmd.compat as c
+        assert c.allow_mmengine_checkpoints_with_weights_only()
+        out = torch.load(path, weights_only=True)
+        buf = out['message_hub']['log_scalars']['train/loss']
+        assert isinstance(buf, HistoryBuffer)
+        assert buf.mean() == 7.0 / 3 and buf.current() == 4.0
+        assert out['message_hub']['runtime_info']['iter'] == 7
+        assert out['meta']['dtype'] == np.dtype('float32')
+        print('ok')
+    """))
+    assert fixed.returncode == 0, fixed.stderr
+
+
+def test_allow_list_keeps_refusing_code(tmp_path):
+    """Even with the allow-list, crafted pickles that call code are refused."""
+    marker = tmp_path / 'pwned'
+    code = f"""
+        import os, pickle, torch
+        import mmcmd.compat as c
+        c.allow_mmengine_checkpoints_with_weights_only()
+        from mmengine.logging import HistoryBuffer
+
+        class Evil:
+            def __reduce__(self):
+                return (os.system, ('touch {marker}',))
+
+        class EvilGetattr:  # getattr beyond HistoryBuffer's statistics
+            def __reduce__(self):
+                return (getattr, (HistoryBuffer, '__init__'))
+
+        for i, obj in enumerate([Evil(), {{'x': EvilGetattr()}}]):
+            path = '{tmp_path}/evil%d.pth' % i
+            torch.save(obj, path)
+            try:
+                torch.load(path, weights_only=True)
+            except pickle.UnpicklingError:
+                pass
+            else:
+                raise AssertionError('crafted checkpoint was loaded')
+        print('ok')
+    """
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+
+
+def test_cpu_pytorch_launcher(tmp_path):
+    env_setup = textwrap.dedent(f"""
+        import os
+        os.environ.update(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
+                          MASTER_ADDR='127.0.0.1', MASTER_PORT='29611')
+        import torch
+        assert not torch.cuda.is_available()
+        from mmengine.dist import init_dist
+    """)
+    without = run_python(env_setup + "init_dist('pytorch', backend='nccl')")
+    assert without.returncode != 0
+    fixed = run_python(env_setup + textwrap.dedent("""
+        import mmcmd.compat as c
+        assert c.allow_cpu_pytorch_launcher()
+        init_dist('pytorch', backend='nccl')
+        import torch.distributed as dist
+        assert dist.get_backend() == 'gloo' and dist.get_world_size() == 1
+        print('ok')
+    """))
+    assert fixed.returncode == 0, fixed.stderr
+
+
+def test_cpu_ddp_wrapper():
+    setup = textwrap.dedent("""
+        import torch, torch.distributed as dist
+        dist.init_process_group('gloo', init_method='tcp://127.0.0.1:29612',
+                                rank=0, world_size=1)
+        from mmengine.model import MMDistributedDataParallel
+        model = torch.nn.Linear(2, 2)
+    """)
+    without = run_python(setup + 'MMDistributedDataParallel(module=model, '
+                         'device_ids=[0])')
+    assert without.returncode != 0
+    fixed = run_python(setup + textwrap.dedent("""
+        import mmcmd.compat as c
+        assert c.allow_cpu_ddp()
+        ddp = MMDistributedDataParallel(module=model, device_ids=[0])
+        out = ddp(torch.ones(1, 2))
+        out.sum().backward()
+        assert model.weight.grad is not None
+        print('ok')
+    """))
+    assert fixed.returncode == 0, fixed.stderr
+
+
+def test_import_mmcmd_then_mmaction_models_in_this_env():
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    env.pop('MMCMD_NO_COMPAT', None)
+    result = subprocess.run(
+        [sys.executable, '-W', 'error::UserWarning', '-c',
+         'import mmcmd; import mmaction.models; '
+         'from mmaction.registry import MODELS; '
+         "assert MODELS.get('Recognizer3D') is not None; print('ok')"],
+        capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize('fix', ['provide_missing_drn',
+                                 'allow_mmengine_checkpoints_with_weights_only'])
+def test_apply_all_is_idempotent(fix):
+    import mmcmd.compat as c
+    assert fix in c.apply_all()
+    assert c.apply_all() == c.apply_all()
