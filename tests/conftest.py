@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import os.path as osp
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -54,6 +56,21 @@ def make_tiny_dataset(root: Path, num_classes: int = 3,
     (data / 'train.txt').write_text('\n'.join(lines) + '\n')
     (data / 'val.txt').write_text('\n'.join(lines[::2]) + '\n')
     return data
+
+
+def run_tool(args, cwd, timeout=300, env=None) -> subprocess.CompletedProcess:
+    """Run a command of the project with the checkout on PYTHONPATH."""
+    full_env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), **(env or {}))
+    return subprocess.run([str(a) for a in args], cwd=str(cwd),
+                          capture_output=True, text=True, timeout=timeout,
+                          env=full_env)
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago (for torchrun's rendezvous)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture

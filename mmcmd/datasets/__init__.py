@@ -1,1 +1,4 @@
-"""Registered mmcmd components."""
+"""Registered datasets, wrappers and transforms."""
+from .retrieval_dataset import VideoRetrievalDataset
+
+__all__ = ['VideoRetrievalDataset']

@@ -2,28 +2,14 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 
 import pytest
 import torch
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, free_port, run_tool
 
 TINY = str(REPO_ROOT / 'tests' / 'configs' / 'tiny_recognizer3d.py')
-
-
-def run_tool(args, cwd, timeout=300, env=None) -> subprocess.CompletedProcess:
-    full_env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), **(env or {}))
-    return subprocess.run(args, cwd=str(cwd), capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def write_evil_checkpoint(path, marker) -> None:

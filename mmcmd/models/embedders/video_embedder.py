@@ -1,0 +1,45 @@
+"""A clip backbone used as a video feature extractor."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmaction.registry import MODELS
+from mmaction.structures import ActionDataSample
+
+from ..selfsup.base import BaseSelfSupervisor, Inputs
+
+
+@MODELS.register_module()
+class VideoEmbedder(BaseSelfSupervisor):
+    """Backbone + global average pool, averaged over the clips of a video.
+
+    ``predict`` stores the (C,) embedding of each video in its data sample as
+    field ``embedding``: what :class:`mmcmd.evaluation.VideoRetrievalMetric`
+    reads. Load pretrained weights through the backbone's ``init_cfg``
+    (``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``).
+
+    Args:
+        backbone: config of any clip backbone (mmcmd or mmaction2).
+        normalize: L2-normalise each embedding.
+    """
+
+    def __init__(self, backbone: dict, normalize: bool = False,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(backbone=backbone,
+                         data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        self.normalize = normalize
+
+    def embed(self, clips: torch.Tensor) -> torch.Tensor:
+        """(B, [num_clips,] 3, T, H, W) clips -> (B, C) video embeddings."""
+        emb = super().embed(clips)
+        return F.normalize(emb, dim=-1) if self.normalize else emb
+
+    def loss(self, inputs: Inputs,
+             data_samples: Optional[List[ActionDataSample]] = None
+             ) -> Dict[str, torch.Tensor]:
+        raise RuntimeError('VideoEmbedder has no training loss: use it with '
+                           'tools/test.py (retrieval) or mmcmd.apis.')
