@@ -1,4 +1,5 @@
 """Registered datasets, wrappers and transforms."""
 from .retrieval_dataset import VideoRetrievalDataset
+from .wrappers import SkipBadVideos
 
-__all__ = ['VideoRetrievalDataset']
+__all__ = ['SkipBadVideos', 'VideoRetrievalDataset']

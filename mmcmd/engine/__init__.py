@@ -1,1 +1,4 @@
-"""Registered mmcmd components."""
+"""Registered engine components (hooks)."""
+from .hooks import BadVideoMonitorHook
+
+__all__ = ['BadVideoMonitorHook']

@@ -1,0 +1,3 @@
+from .bad_video_monitor_hook import BadVideoMonitorHook
+
+__all__ = ['BadVideoMonitorHook']
