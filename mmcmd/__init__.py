@@ -19,6 +19,6 @@ if _os.environ.get('MMCMD_NO_COMPAT') != '1':
     import mmaction.models  # noqa: F401
 
     from . import datasets, engine, evaluation, models  # noqa: F401
-    from .models import embedders  # noqa: F401
+    from .models import embedders, frozen  # noqa: F401
 
 __all__ = ['__version__']

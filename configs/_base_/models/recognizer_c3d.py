@@ -1,0 +1,14 @@
+# Recognizer3D with the CMD c3d backbone, for finetuning and linear probes.
+# Start from a CMD pretraining checkpoint with
+#   --cfg-options model.backbone.init_cfg.checkpoint=PATH.pth
+model = dict(
+    type='Recognizer3D',
+    backbone=dict(
+        type='CMDC3D', out_indices=(4, ),
+        init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')),
+    cls_head=dict(type='I3DHead', in_channels=512, num_classes=101,
+                  spatial_type='avg', dropout_ratio=0.3, init_std=0.01,
+                  average_clips='prob'),
+    data_preprocessor=dict(
+        type='ActionDataPreprocessor', mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375], format_shape='NCTHW'))
