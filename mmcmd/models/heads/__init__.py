@@ -1,0 +1,8 @@
+"""CMD heads; each owns its loss."""
+from .context_matching_head import ContextMatchingHead
+from .motion_prediction_head import MotionPredictionHead
+from .projection import ProjectionMLP
+from .transformer import PredictionTransformer
+
+__all__ = ['ContextMatchingHead', 'MotionPredictionHead', 'ProjectionMLP',
+           'PredictionTransformer']

@@ -1,0 +1,127 @@
+"""Motion prediction: predict future motion features at every position."""
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import torch
+from mmaction.registry import MODELS
+from mmengine.model import BaseModule
+from torch import nn
+
+from ..losses import GatheredInfoNCE
+from .context_matching_head import require_channels
+from .projection import ProjectionMLP
+from .transformer import PredictionTransformer
+
+
+def map_to_tokens(feature_map: torch.Tensor) -> torch.Tensor:
+    """(B, C, T, H, W) map -> (B, T*H*W, C) tokens in (t, y, x) order."""
+    return feature_map.flatten(2).transpose(1, 2)
+
+
+@MODELS.register_module()
+class MotionPredictionHead(BaseModule):
+    """Clip map -> linear -> transformer -> projection (queries), against
+    motion-encoder tokens of the real future (keys), pointwise InfoNCE::
+
+        clip map (B, C, T, H, W) -> S = T*H*W tokens -> fc (C -> D)
+          -> encoder(+ source positions) -> decoder(zeros + target positions)
+          -> P predicted tokens -> query_proj -> L2 norm
+        motion map (B, C_m, t, h, w) -> P = t*h*w tokens -> key_proj -> L2 norm
+
+    Positive of query (b, p) = key (b, p); negatives = all other positions and
+    videos of all ranks, plus the tokens of the hard-negative motion maps.
+
+    Args:
+        in_channels: channels of the clip map (2048 for the fused ResNet-26).
+        motion_channels: channels of the motion-encoder map (512).
+        num_source_tokens: S, 98 for R(2+1)D-26 at 16x112x112.
+        num_target_tokens: P, 49 for 8x112x112 motion windows.
+    """
+
+    def __init__(self,
+                 in_channels: Optional[int] = None,
+                 motion_channels: Optional[int] = None,
+                 num_source_tokens: Optional[int] = None,
+                 num_target_tokens: Optional[int] = None,
+                 embed_dims: int = 512,
+                 num_heads: int = 8,
+                 num_encoder_layers: int = 2,
+                 num_decoder_layers: int = 4,
+                 feedforward_channels: int = 512,
+                 dropout: float = 0.1,
+                 hidden_channels: int = 2048,
+                 out_channels: int = 512,
+                 temperature: float = 0.1,
+                 loss_weight: float = 1.0,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        require_channels(type(self).__name__, in_channels=in_channels,
+                         motion_channels=motion_channels,
+                         num_source_tokens=num_source_tokens,
+                         num_target_tokens=num_target_tokens)
+        self.num_source_tokens = num_source_tokens
+        self.num_target_tokens = num_target_tokens
+        self.fc = nn.Linear(in_channels, embed_dims, bias=False)
+        self.source_embedding = nn.Embedding(num_source_tokens, embed_dims)
+        self.target_embedding = nn.Embedding(num_target_tokens, embed_dims)
+        self.transformer = PredictionTransformer(
+            embed_dims, num_heads, num_encoder_layers, num_decoder_layers,
+            feedforward_channels, dropout)
+        self.query_proj = ProjectionMLP(embed_dims, hidden_channels,
+                                        out_channels)
+        self.key_proj = ProjectionMLP(motion_channels, hidden_channels,
+                                      out_channels)
+        self.criterion = GatheredInfoNCE(temperature)
+        self.loss_weight = loss_weight
+
+    def init_weights(self) -> None:
+        """Xavier transformer, N(0, 0.01) fc, U(0, 1) positions, Kaiming heads."""
+        if self.init_cfg:
+            return super().init_weights()
+        self.transformer.reset_parameters()
+        nn.init.normal_(self.fc.weight, std=0.01)
+        nn.init.uniform_(self.source_embedding.weight)
+        nn.init.uniform_(self.target_embedding.weight)
+        self.query_proj.reset_parameters()
+        self.key_proj.reset_parameters()
+        self._is_init = True
+
+    def _check_tokens(self, tokens: torch.Tensor, expected: int,
+                      what: str) -> None:
+        if tokens.shape[1] != expected:
+            raise ValueError(
+                f'{type(self).__name__}: {what} map has {tokens.shape[1]} '
+                f'positions but the head was built for {expected}; set '
+                'clip_shape / motion_shape of CMD to the training input size.')
+
+    def forward(self, clip_map: torch.Tensor) -> torch.Tensor:
+        """(B, C, T, H, W) clip map -> (B, P, D) normalised predictions."""
+        tokens = map_to_tokens(clip_map)
+        self._check_tokens(tokens, self.num_source_tokens, 'clip')
+        pred = self.transformer(self.fc(tokens), self.source_embedding.weight,
+                                self.target_embedding.weight)
+        return self.query_proj(pred.flatten(0, 1)).view(pred.shape[0],
+                                                         pred.shape[1], -1)
+
+    def encode_motion(self, motion_map: torch.Tensor) -> torch.Tensor:
+        """(N, C_m, t, h, w) motion-encoder map -> (N, P, D) normalised keys."""
+        tokens = map_to_tokens(motion_map)
+        self._check_tokens(tokens, self.num_target_tokens, 'motion')
+        keys = self.key_proj(tokens.flatten(0, 1))
+        return keys.view(tokens.shape[0], tokens.shape[1], -1)
+
+    def loss(self, clip_map: torch.Tensor, motion_map: torch.Tensor,
+             negative_motion_map: Optional[torch.Tensor] = None
+             ) -> Dict[str, torch.Tensor]:
+        """``loss_motion`` (weighted) and ``acc_motion`` (top-1, 0..1).
+
+        ``motion_map``: (B, C_m, t, h, w) of the true future windows;
+        ``negative_motion_map``: (B*N, C_m, t, h, w) hard negatives or None.
+        """
+        query = self(clip_map).flatten(0, 1)
+        maps = motion_map if negative_motion_map is None else torch.cat(
+            [motion_map, negative_motion_map], dim=0)
+        keys = self.encode_motion(maps).flatten(0, 1)
+        loss, acc = self.criterion(query, keys)
+        return dict(loss_motion=loss * self.loss_weight, acc_motion=acc)

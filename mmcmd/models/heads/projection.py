@@ -1,0 +1,41 @@
+"""Projection MLP of CMD: 1x1 conv -> BN -> ReLU -> 1x1 conv (no bias) -> BN."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ProjectionMLP(nn.Sequential):
+    """(N, C_in) -> (N, C_out), optionally L2-normalised.
+
+    Indices 0, 1, 3, 4 hold the parameters, as in the official checkpoint's
+    ``*_head.{0,1,3,4}`` keys (Conv1d weights of shape (out, in, 1)).
+    """
+
+    def __init__(self, in_channels: int, hidden_channels: int = 2048,
+                 out_channels: int = 512, normalize: bool = True) -> None:
+        super().__init__(
+            nn.Conv1d(in_channels, hidden_channels, 1),
+            nn.BatchNorm1d(hidden_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv1d(hidden_channels, out_channels, 1, bias=False),
+            nn.BatchNorm1d(out_channels))
+        self.normalize = normalize
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Project (N, C_in) features to (N, C_out)."""
+        out = super().forward(x.unsqueeze(-1)).squeeze(-1)
+        return F.normalize(out, p=2, dim=1) if self.normalize else out
+
+    def reset_parameters(self) -> None:
+        """Kaiming fan_out for the convs, identity BN."""
+        for m in self:
+            if isinstance(m, nn.Conv1d):
+                nn.init.kaiming_normal_(m.weight, mode='fan_out',
+                                        nonlinearity='relu')
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm1d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)

@@ -1,0 +1,95 @@
+"""InfoNCE with keys gathered from every rank (gradients flow back to owners)."""
+from __future__ import annotations
+
+from typing import Tuple
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+
+def _world() -> Tuple[int, int]:
+    """(rank, world size); (0, 1) when torch.distributed is not initialised."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class _GatherWithGrad(torch.autograd.Function):
+    """all_gather whose backward sums the gradients of all ranks, then slices.
+
+    Every rank's loss depends on every rank's keys, so the gradient of a local
+    key is the sum over ranks of each rank's loss gradient (what the
+    all-reduce gives); DDP then averages parameter gradients over ranks.
+    """
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
+        rank, world = _world()
+        ctx.rank, ctx.size = rank, tensor.shape[0]
+        parts = [torch.empty_like(tensor) for _ in range(world)]
+        dist.all_gather(parts, tensor.contiguous())
+        return torch.cat(parts, dim=0)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        start = ctx.rank * ctx.size
+        return grad[start:start + ctx.size]
+
+
+def gather_with_grad(tensor: torch.Tensor) -> Tuple[torch.Tensor, int]:
+    """Concatenate ``tensor`` (N, ...) of all ranks on dim 0, keeping autograd.
+
+    Returns the gathered tensor (world * N, ...) and the row offset of this
+    rank's slice. Every rank must pass the same shape. Without an initialised
+    process group it returns ``(tensor, 0)``.
+    """
+    rank, world = _world()
+    if world == 1:
+        return tensor, 0
+    return _GatherWithGrad.apply(tensor), rank * tensor.shape[0]
+
+
+def info_nce(query: torch.Tensor, keys: torch.Tensor, labels: torch.Tensor,
+             temperature: float = 0.1) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Mean InfoNCE of (M, C) queries against (K, C) keys; positives ``labels``.
+
+    loss_i = -log(exp(q_i.k_{l_i} / tau) / sum_j exp(q_i.k_j / tau)). Returns
+    (loss, top-1 accuracy in [0, 1] of picking the positive). Features are
+    used as given (normalise them first for cosine similarity).
+    """
+    if query.dim() != 2 or keys.dim() != 2 or query.shape[1] != keys.shape[1]:
+        raise ValueError(f'info_nce expects (M, C) queries and (K, C) keys, '
+                         f'got {tuple(query.shape)} and {tuple(keys.shape)}.')
+    logits = query @ keys.t() / temperature
+    loss = F.cross_entropy(logits.float(), labels)
+    with torch.no_grad():
+        accuracy = (logits.argmax(dim=1) == labels).float().mean()
+    return loss, accuracy
+
+
+class GatheredInfoNCE(nn.Module):
+    """InfoNCE whose keys come from all ranks; key i of query i is positive.
+
+    ``forward(query (M, C), keys (K, C))`` with M <= K: the positive of local
+    query i is local key i (so put the positives first among the keys and any
+    extra negatives after them).
+    """
+
+    def __init__(self, temperature: float = 0.1) -> None:
+        super().__init__()
+        self.temperature = temperature
+
+    def forward(self, query: torch.Tensor,
+                keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(loss, top-1 accuracy) over the gathered keys."""
+        if query.shape[0] > keys.shape[0]:
+            raise ValueError(f'{query.shape[0]} queries but only '
+                             f'{keys.shape[0]} keys; every query needs its '
+                             'positive key at the same local index.')
+        all_keys, offset = gather_with_grad(keys)
+        labels = torch.arange(query.shape[0], device=query.device) + offset
+        return info_nce(query, all_keys, labels, self.temperature)

@@ -1,0 +1,88 @@
+"""Heads: official key layout, shapes, and losses equal to a direct InfoNCE."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import mmcmd  # noqa: F401
+from mmcmd.models.heads import ContextMatchingHead, MotionPredictionHead
+from mmcmd.models.losses import info_nce
+
+
+def _small_motion_head(**kwargs) -> MotionPredictionHead:
+    cfg = dict(in_channels=12, motion_channels=6, num_source_tokens=8,
+               num_target_tokens=4, embed_dims=16, num_heads=2,
+               num_encoder_layers=1, num_decoder_layers=2,
+               feedforward_channels=16, hidden_channels=20, out_channels=8)
+    cfg.update(kwargs)
+    head = MotionPredictionHead(**cfg)
+    head.init_weights()
+    return head
+
+
+def test_projection_keys_use_official_indices():
+    head = ContextMatchingHead(in_channels=2048, keyframe_channels=512)
+    keys = {k for k in head.state_dict() if not k.endswith('running_mean')
+            and not k.endswith('running_var') and 'num_batches' not in k}
+    assert {k.split('.', 1)[1] for k in keys if k.startswith('query_proj.')
+            } == {'0.weight', '0.bias', '1.weight', '1.bias', '3.weight',
+                  '4.weight', '4.bias'}
+    assert tuple(head.query_proj[0].weight.shape) == (2048, 2048, 1)
+    assert tuple(head.key_proj[3].weight.shape) == (512, 2048, 1)
+
+
+def test_missing_channels_give_a_clear_error():
+    with pytest.raises(ValueError, match='in_channels'):
+        ContextMatchingHead(keyframe_channels=4)
+
+
+def test_context_loss_is_infonce_over_keyframes():
+    torch.manual_seed(0)
+    head = ContextMatchingHead(in_channels=6, keyframe_channels=5,
+                               hidden_channels=10, out_channels=4,
+                               loss_weight=2.0)
+    head.init_weights()
+    clip, key = torch.randn(5, 6), torch.randn(5, 5)
+    losses = head.loss(clip, key)
+    q, k = head(clip, key)
+    assert torch.allclose(q.norm(dim=1), torch.ones(5))
+    expected, acc = info_nce(q, k, torch.arange(5), 0.1)
+    assert losses['loss_context'].item() == pytest.approx(
+        2.0 * expected.item(), rel=1e-5)
+    assert losses['acc_context'].item() == pytest.approx(acc.item())
+
+
+def test_motion_head_positions_and_hard_negatives():
+    torch.manual_seed(0)
+    head = _small_motion_head().eval()
+    clip_map = torch.randn(3, 12, 2, 2, 2)       # 8 source tokens
+    motion = torch.randn(3, 6, 1, 2, 2)          # 4 target positions
+    negatives = torch.randn(6, 6, 1, 2, 2)       # 2 hard negatives per video
+    pred = head(clip_map)
+    assert tuple(pred.shape) == (3, 4, 8)
+    losses = head.loss(clip_map, motion, negatives)
+    # Positive of (b, p) is key (b, p); keys = 12 positives + 24 negatives.
+    q = pred.flatten(0, 1)
+    k = head.encode_motion(torch.cat([motion, negatives])).flatten(0, 1)
+    expected, _ = info_nce(q, k, torch.arange(12), 0.1)
+    assert losses['loss_motion'].item() == pytest.approx(expected.item(),
+                                                         rel=1e-5)
+    # The hard negatives enter the denominator.
+    without, _ = info_nce(q, k[:12], torch.arange(12), 0.1)
+    assert without.item() < expected.item()
+    with pytest.raises(ValueError, match='positions'):
+        head(torch.randn(3, 12, 1, 2, 2))
+
+
+def test_decoder_input_is_zeros_and_positions_matter():
+    """Permuting source positions changes the prediction (pos enters q/k)."""
+    torch.manual_seed(0)
+    head = _small_motion_head(dropout=0.0).eval()
+    clip_map = torch.randn(2, 12, 2, 2, 2)
+    a = head(clip_map)
+    with torch.no_grad():
+        head.source_embedding.weight.copy_(
+            head.source_embedding.weight.flip(0))
+    assert not torch.allclose(a, head(clip_map))
+    assert torch.allclose(F.normalize(a, dim=2), a, atol=1e-6)
