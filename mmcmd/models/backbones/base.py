@@ -9,6 +9,8 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch import nn
 
+from mmcmd.utils.checkpoint import load_checkpoint_file
+
 InitCfg = Optional[Union[dict, List[dict]]]
 
 
@@ -17,7 +19,9 @@ def _pretrained_cfgs(init_cfg: InitCfg) -> List[dict]:
     if init_cfg is None:
         return []
     cfgs = [init_cfg] if isinstance(init_cfg, dict) else list(init_cfg)
-    return [c for c in cfgs if c.get('type') == 'Pretrained']
+    # checkpoint=None: the config leaves room for --cfg-options to fill in.
+    return [c for c in cfgs if c.get('type') == 'Pretrained'
+            and c.get('checkpoint') is not None]
 
 
 def read_state_dict(checkpoint: str, prefix: str = '') -> Dict[str, torch.Tensor]:
@@ -26,7 +30,7 @@ def read_state_dict(checkpoint: str, prefix: str = '') -> Dict[str, torch.Tensor
         raise FileNotFoundError(
             f'Pretrained checkpoint {checkpoint!r} does not exist; fix '
             f'init_cfg.checkpoint in the backbone config.')
-    state = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    state = load_checkpoint_file(checkpoint, map_location='cpu')
     if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
         state = state['state_dict']
     if not isinstance(state, dict):
