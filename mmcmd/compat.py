@@ -303,8 +303,21 @@ def allow_cpu_ddp() -> bool:
     return True
 
 
+def silence_pkg_resources_deprecation() -> bool:
+    """Hide setuptools' deprecation warning for mmengine's pkg_resources use.
+
+    mmengine 0.10.7 imports ``pkg_resources`` each time it resolves an
+    ``mmaction::`` config base; setuptools 81 warns about it every time.
+    The import is mmengine's, not the user's, so the warning is noise.
+    """
+    import warnings
+    warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
+    return True
+
+
 FIXES: List[Callable[[], bool]] = [
     silence_mmcv_lite_ops_warning,
+    silence_pkg_resources_deprecation,
     provide_importlib_metadata,
     provide_missing_drn,
     replace_pkg_resources_in_mmengine,

@@ -1,0 +1,25 @@
+# CMD pretraining sample (reference defaults): a 16x4 RGB clip, the 8-frame
+# motion window starting 3 frames after the clip, 3 hard-negative motion
+# windows of the same video, and the I-frame of a frame near the clip, all
+# decoded in one pass. One random resized crop + flip shared by the clip and
+# its future motion (motion rescaled, x negated on flip); negatives and the
+# keyframe get their own.
+clip_len = 16
+frame_interval = 4
+train_pipeline = [
+    dict(type='CompressedVideoInit', min_frames=1),
+    dict(type='CMDSampleFrames', clip_len=clip_len,
+         frame_interval=frame_interval, future_gap=2, motion_len=8,
+         num_negatives=3, keyframe_margin=5),
+    dict(type='CMDDecode'),
+    dict(type='CMDRandomResizedCrop', area_range=(0.2, 1.0),
+         aspect_ratio_range=(3 / 4, 4 / 3), scale=(112, 112)),
+    dict(type='CMDFlip', flip_ratio=0.5),
+    dict(type='KeyframeAugment', area_range=(0.2, 1.0), scale=(112, 112),
+         flip_ratio=0.5),
+    dict(type='CMDColorAugment', keys=('imgs', 'keyframe'),
+         jitter=(0.4, 0.4, 0.4, 0.1), jitter_prob=0.5, grayscale_prob=0.2,
+         blur_sigma=(0.1, 2.0), blur_prob=0.5),
+    dict(type='MotionNormalize', clamp=10.0, scale=10.0),
+    dict(type='PackCMDInputs'),
+]

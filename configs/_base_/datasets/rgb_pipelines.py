@@ -1,0 +1,49 @@
+# RGB pipelines for finetuning, linear probes and retrieval (112x112).
+# Frames come from mmcmd's reader (frame count from the stream's packets,
+# not the container header); the rest is mmaction2's transforms.
+clip_len = 16
+frame_interval = 4
+finetune_train_pipeline = [
+    dict(type='CompressedVideoInit'),
+    dict(type='SampleFrames', clip_len=clip_len,
+         frame_interval=frame_interval, num_clips=1),
+    dict(type='CMDDecode'),
+    dict(type='RandomResizedCrop', area_range=(0.2, 1.0)),
+    dict(type='Resize', scale=(112, 112), keep_ratio=False),
+    dict(type='Flip', flip_ratio=0.5),
+    dict(type='CMDColorAugment', keys=('imgs', ), grayscale_prob=0.0),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]
+linear_train_pipeline = [
+    dict(type='CompressedVideoInit'),
+    dict(type='SampleFrames', clip_len=clip_len,
+         frame_interval=frame_interval, num_clips=1),
+    dict(type='CMDDecode'),
+    dict(type='RandomResizedCrop', area_range=(0.5, 1.0)),
+    dict(type='Resize', scale=(112, 112), keep_ratio=False),
+    dict(type='Flip', flip_ratio=0.5),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]
+val_pipeline = [
+    dict(type='CompressedVideoInit'),
+    dict(type='SampleFrames', clip_len=clip_len,
+         frame_interval=frame_interval, num_clips=1, test_mode=True),
+    dict(type='CMDDecode'),
+    dict(type='Resize', scale=(-1, 128)),
+    dict(type='CenterCrop', crop_size=112),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]
+# 10 clips at the centres of 10 equal segments, short side 128, centre crop.
+test_pipeline = [
+    dict(type='CompressedVideoInit'),
+    dict(type='SampleFrames', clip_len=clip_len,
+         frame_interval=frame_interval, num_clips=10, test_mode=True),
+    dict(type='CMDDecode'),
+    dict(type='Resize', scale=(-1, 128)),
+    dict(type='CenterCrop', crop_size=112),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]

@@ -1,0 +1,23 @@
+# CMD with an mmaction2 backbone as the clip encoder: ResNet2Plus1d-18.
+# Its stage-3 (256 ch) and stage-4 (512 ch) maps are fused like the
+# R(2+1)D-26 ones; the heads size themselves from a dry run.
+_base_ = ['cmd_r2plus1d-26_8xb8-16x4x1-120e_ucf101-rgb.py']
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='ResNet2Plus1d',
+        depth=18,
+        pretrained=None,
+        pretrained2d=False,
+        norm_eval=False,
+        conv_cfg=dict(type='Conv2plus1d'),
+        norm_cfg=dict(type='BN3d', requires_grad=True, eps=1e-3),
+        conv1_kernel=(3, 7, 7),
+        conv1_stride_t=1,
+        pool1_stride_t=1,
+        inflate=(1, 1, 1, 1),
+        spatial_strides=(1, 2, 2, 2),
+        temporal_strides=(1, 2, 2, 2),
+        out_indices=(2, 3),
+        zero_init_residual=False))
