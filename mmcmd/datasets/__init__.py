@@ -1,4 +1,5 @@
 """Registered datasets, wrappers and transforms."""
+from . import transforms  # noqa: F401
 from .retrieval_dataset import VideoRetrievalDataset
 from .wrappers import SkipBadVideos
 

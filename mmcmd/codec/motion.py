@@ -1,0 +1,213 @@
+"""Codec motion vectors -> dense motion fields on a grid of 4x4-pixel cells.
+
+The field follows the project's motion contract: channel 0 = x, 1 = y, in
+pixels of the original frame, forward-in-time motion of the content, divided
+by the display-order distance (frames) to the reference anchor in each
+direction; bi-predicted cells average both directions. Cells no vector
+covers (intra blocks, I-frames) are 0 with mask False.
+
+:func:`motion_fields` paints many frames in one set of array operations
+(the per-call overhead of numpy dominates for one frame's few hundred
+vectors); :func:`motion_field` is the one-frame form.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+#: side length of one motion cell in pixels.
+CELL = 4
+
+Distances = Union[float, Sequence[float], np.ndarray]
+
+
+def cell_grid_shape(height: int, width: int) -> Tuple[int, int]:
+    """(rows, cols) of 4x4-pixel cells covering a ``height`` x ``width`` frame."""
+    return -(-int(height) // CELL), -(-int(width) // CELL)
+
+
+def empty_fields(count: int, height: int, width: int
+                 ) -> Tuple[np.ndarray, np.ndarray]:
+    """Zero fields float32 (count, 2, rows, cols), False masks (count, rows, cols)."""
+    rows, cols = cell_grid_shape(height, width)
+    return (np.zeros((count, 2, rows, cols), np.float32),
+            np.zeros((count, rows, cols), bool))
+
+
+def block_motion(mv: np.ndarray, past_distance: Distances = 1.0,
+                 future_distance: Distances = 1.0
+                 ) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-vector content motion (vx, vy) in px per frame, float64 arrays.
+
+    A vector predicted from the past (``source`` < 0) moves content by
+    dst - src = -motion / scale over ``past_distance`` frames; one predicted
+    from the future moves it by src - dst = motion / scale over
+    ``future_distance`` frames. Distances may be per vector.
+    """
+    past = mv['source'] < 0
+    factor = np.where(past, -1.0 / np.asarray(past_distance, np.float64),
+                      1.0 / np.asarray(future_distance, np.float64))
+    factor = factor / mv['motion_scale']
+    return mv['motion_x'] * factor, mv['motion_y'] * factor
+
+
+def _concatenate(present: Sequence[np.ndarray]) -> np.ndarray:
+    """Join structured arrays as raw records (numpy's structured path is slow)."""
+    if len(present) == 1:
+        return present[0]
+    dtype = present[0].dtype
+    raw = np.dtype((np.void, dtype.itemsize))
+    return np.concatenate([v.view(raw) for v in present]).view(dtype)
+
+
+#: per (w >> 4) + 2 * (h >> 4) class of an 8-lattice block (8x8, 16x8,
+#: 8x16, 16x16): the column and row steps of its four 8x8-unit slots, and
+#: which slots are real.
+_SLOT_RIGHT = np.array([[0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0], [0, 1, 0, 1]],
+                       np.intp)
+_SLOT_DOWN = np.array([[0, 0, 0, 0], [0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1]],
+                      np.intp)
+_SLOT_UNUSED = np.array([[0, 1, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1],
+                         [0, 0, 0, 0]], np.intp)
+
+#: frames painted per batch: large enough to amortise numpy's per-call
+#: cost, small enough to stay in cache.
+_BATCH_FRAMES = 8
+
+
+@lru_cache(maxsize=32)
+def _cell_to_unit(rows: int, cols: int, grid_w: int, factor: int
+                  ) -> np.ndarray:
+    """Flat unit index of every cell, row-major (rows * cols,)."""
+    return ((np.arange(rows)[:, None] // factor) * grid_w
+            + np.arange(cols)[None] // factor).reshape(-1)
+
+
+def motion_fields(vectors: Sequence[Optional[np.ndarray]], height: int,
+                  width: int, past_distance: Distances = 1.0,
+                  future_distance: Distances = 1.0
+                  ) -> Tuple[np.ndarray, np.ndarray]:
+    """Fields float32 (F, 2, ceil(H/4), ceil(W/4)) px/frame and masks (F, h, w).
+
+    ``vectors`` holds one structured ``MOTION_VECTORS`` array (fields source,
+    w, h, dst_x, dst_y, motion_x, motion_y, motion_scale) or None per frame;
+    distances (frames to the previous / next anchor) are scalars or one per
+    frame, 1 and 1 giving raw vectors. A block of w x h pixels centred on
+    (dst_x, dst_y) fills every cell it covers; cells covered by several
+    vectors (bi-prediction) get their mean.
+    """
+    frames = len(vectors)
+    rows, cols = cell_grid_shape(height, width)
+    # Uninitialised: every chunk writes all its cells (malloc'd memory is
+    # reused between calls, where calloc'd zeros would fault in fresh pages).
+    field = np.empty((frames, 2, rows, cols), np.float32)
+    mask = np.empty((frames, rows, cols), bool)
+    pasts = np.broadcast_to(np.asarray(past_distance, np.float64), (frames,))
+    futures = np.broadcast_to(np.asarray(future_distance, np.float64),
+                              (frames,))
+    for start in range(0, frames, _BATCH_FRAMES):
+        chunk = slice(start, start + _BATCH_FRAMES)
+        _paint(vectors[chunk], height, width, pasts[chunk], futures[chunk],
+               field[chunk], mask[chunk])
+    return field, mask
+
+
+def _paint(vectors: Sequence[Optional[np.ndarray]], height: int, width: int,
+           past_distance: np.ndarray, future_distance: np.ndarray,
+           field: np.ndarray, mask: np.ndarray) -> None:
+    """Paint a few frames' vectors into ``field`` and ``mask`` (all cells)."""
+    frames = len(vectors)
+    rows, cols = cell_grid_shape(height, width)
+    present = [v for v in vectors if v is not None and v.shape[0]]
+    if not present:
+        field[...] = 0
+        mask[...] = False
+        return
+    lengths = [0 if v is None else v.shape[0] for v in vectors]
+    mv = _concatenate(present)
+    frame_of = np.repeat(np.arange(frames), lengths)
+    w = mv['w'].astype(np.int32)
+    h = mv['h'].astype(np.int32)
+    x0 = mv['dst_x'] - (w >> 1)
+    y0 = mv['dst_y'] - (h >> 1)
+    right = int((x0 + w).max())
+    bottom = int((y0 + h).max())
+    # Decoders export 16x16, 16x8, 8x16 and 8x8 partitions on an 8-pixel
+    # lattice: paint 8x8 units, then repeat them 2x2 into cells.
+    lattice = (not ((x0 | y0 | w | h) & 7).any() and int(w.max()) <= 16
+               and int(h.max()) <= 16 and int(min(x0.min(), y0.min())) >= 0)
+    unit = 2 * CELL if lattice else CELL
+    grid_w = -(-max(int(width), right) // unit)
+    grid_h = -(-max(int(height), bottom) // unit)
+    size = grid_h * grid_w
+    total = frames * size
+    if lattice:
+        flat, slots = _lattice_entries(frame_of, x0, y0, w, h, grid_w, size,
+                                       total)
+    else:
+        flat, slots = _generic_entries(frame_of, x0, y0, w, h, unit, grid_w,
+                                       size, total)
+    # Per frame and direction: -1 / past distance, +1 / future distance.
+    per_frame = np.stack([-1.0 / past_distance, 1.0 / future_distance], 1)
+    factor = per_frame.reshape(-1).take(2 * frame_of + (mv['source'] > 0))
+    factor /= mv['motion_scale']
+    # Unused slots point at bin ``total`` and are dropped after counting.
+    count = np.bincount(flat, minlength=total + 1)[:total]
+    sum_x = np.bincount(flat, np.repeat(mv['motion_x'] * factor, slots),
+                        total + 1)[:total]
+    sum_y = np.bincount(flat, np.repeat(mv['motion_y'] * factor, slots),
+                        total + 1)[:total]
+    inverse = 1.0 / np.maximum(count, 1)
+    units = np.empty((frames, 2, size), np.float32)
+    units[:, 0] = (sum_x * inverse).reshape(frames, size)
+    units[:, 1] = (sum_y * inverse).reshape(frames, size)
+    cells = _cell_to_unit(rows, cols, grid_w, unit // CELL)
+    # mode='clip' lets take write straight into ``out`` (no buffering).
+    np.take(units, cells, axis=2, mode='clip',
+            out=field.reshape(frames, 2, rows * cols))
+    np.take(count.reshape(frames, size) > 0, cells, axis=1, mode='clip',
+            out=mask.reshape(frames, rows * cols))
+
+
+def _lattice_entries(frame_of, x0, y0, w, h, grid_w, size, total):
+    """Flat unit indices (4 slots per block) for 8-lattice partitions."""
+    kind = (w >> 4) + 2 * (h >> 4)
+    # Unused slots step past the last bin and are clipped onto bin ``total``.
+    steps = _SLOT_RIGHT + _SLOT_DOWN * grid_w + _SLOT_UNUSED * total
+    base = frame_of * size + (y0 >> 3) * grid_w + (x0 >> 3)
+    flat = steps.take(kind, axis=0)
+    flat += base[:, None]
+    np.minimum(flat, total, out=flat)
+    return flat.reshape(-1), 4
+
+
+def _generic_entries(frame_of, x0, y0, w, h, unit, grid_w, size, total):
+    """Flat unit indices (side x side slots per block) for any partitions."""
+    cut_x, cut_y = np.maximum(-x0, 0), np.maximum(-y0, 0)
+    x0, y0, w, h = x0 + cut_x, y0 + cut_y, w - cut_x, h - cut_y
+    units_x = np.maximum(-(-w // unit), 0)
+    units_y = np.maximum(-(-h // unit), 0)
+    side = max(int(units_x.max()), int(units_y.max()), 1)
+    offsets = np.arange(side)
+    base = frame_of * size + (y0 // unit) * grid_w + x0 // unit
+    flat = (base[:, None, None] + offsets[None, :, None] * grid_w
+            + offsets[None, None, :])
+    used = ((offsets[None, :, None] < units_y[:, None, None])
+            & (offsets[None, None, :] < units_x[:, None, None]))
+    flat[~used] = total
+    return flat.reshape(-1), side * side
+
+
+def motion_field(mv: Optional[np.ndarray], height: int, width: int,
+                 past_distance: float = 1.0, future_distance: float = 1.0
+                 ) -> Tuple[np.ndarray, np.ndarray]:
+    """Dense field float32 (2, ceil(H/4), ceil(W/4)) px/frame and bool mask.
+
+    ``mv`` is one frame's structured ``MOTION_VECTORS`` array or None; see
+    :func:`motion_fields` for the painting rules.
+    """
+    field, mask = motion_fields([mv], height, width, past_distance,
+                                future_distance)
+    return field[0], mask[0]

@@ -1,0 +1,411 @@
+"""Compressed-domain video reader: one open file, one-pass decode of spans.
+
+:class:`CompressedVideo` opens a file once, indexes it from packets, and
+:meth:`CompressedVideo.decode` returns RGB frames, motion-vector fields and
+keyframes for any set of frame indices in as few sequential passes as the
+GOP structure allows (seek to the keyframe before each span, decode
+forward). Decoded frames are placed by timestamp and by their count from the
+first keyframe after the seek, never by counting from the file start.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+
+import av
+import numpy as np
+
+from .errors import (REENCODE_HINT, FrameIndexError,
+                     NoMotionVectorsError, NoVideoStreamError, VideoDecodeError,
+                     VideoOpenError, VideoTooShortError)
+from .index import VideoIndex, build_index, index_from_frames
+from .motion import motion_fields
+from .spans import DecodedSpans, Deadline, plan_passes
+
+#: decoders of PyAV's FFmpeg that export motion vectors with export_mvs.
+MOTION_VECTOR_CODECS = frozenset({
+    'h264', 'mpeg4', 'mpeg2video', 'mpeg1video', 'h263', 'h263p', 'h263i',
+    'flv', 'msmpeg4', 'msmpeg4v1', 'msmpeg4v2', 'wmv1', 'wmv2'})
+
+#: decoders whose B-frame vectors come out as zeros (MPEG-4 Part 2 direct
+#: and interpolated modes are not exported): their B-frames get mask False.
+ZERO_B_FRAME_CODECS = frozenset({'mpeg4', 'h263', 'h263p', 'msmpeg4', 'wmv1',
+                                 'wmv2'})
+
+#: picture type numbers of FFmpeg's AVPictureType.
+_PICT_TYPES = {1: 'I', 2: 'P', 3: 'B', 4: 'S', 5: 'I', 6: 'P', 7: 'B'}
+
+_WARNED: Set[Tuple[str, str]] = set()
+
+Indices = Union[Sequence[int], np.ndarray]
+
+
+def pict_type_char(pict_type: object) -> str:
+    """'I', 'P' or 'B' for a frame's pict_type (int or enum, PyAV 18/19+)."""
+    try:
+        return _PICT_TYPES.get(int(pict_type), '?')  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        name = str(getattr(pict_type, 'name', pict_type)).upper()
+        return name[:1] if name[:1] in 'IPB' else '?'
+
+
+class CompressedVideo:
+    """An open video file with a frame index and span decoding.
+
+    ``decode_budget_s`` bounds indexing and each :meth:`decode` call
+    (seconds, None for no bound). ``threads`` is the decoder thread count
+    (1 = single-threaded, 0 = FFmpeg's automatic choice).
+    """
+
+    def __init__(self, path: Union[str, os.PathLike],
+                 decode_budget_s: Optional[float] = 60.0,
+                 threads: int = 1) -> None:
+        self.path = os.fspath(path)
+        self.decode_budget_s = decode_budget_s
+        self._index: Optional[VideoIndex] = None
+        self._pts_to_frame: Dict[int, int] = {}
+        self._sequential = False
+        if not os.path.isfile(self.path):
+            raise VideoOpenError(self.path, 'no such file')
+        try:
+            self._container = av.open(self.path, metadata_errors='ignore')
+        except (av.error.FFmpegError, OSError, ValueError,
+                UnicodeDecodeError) as error:
+            raise VideoOpenError(
+                self.path, 'FFmpeg cannot open it as a video ('
+                f'{getattr(error, "strerror", None) or error}); '
+                'check that the file is complete and really a video') from None
+        streams = self._container.streams.video
+        if not streams or streams[0].codec_context is None:
+            self._container.close()
+            raise NoVideoStreamError(
+                self.path, 'the container holds no decodable video stream')
+        self._stream = streams[0]
+        context = self._stream.codec_context
+        self.codec_name: str = context.name
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        self.fps: float = float(rate) if rate else 0.0
+        self._time_base = float(self._stream.time_base or 0.0)
+        self._zero_b = self.codec_name in ZERO_B_FRAME_CODECS
+        if self.has_motion_vectors:
+            context.options = {'flags2': '+export_mvs'}
+        context.thread_count = int(threads)
+        if threads != 1:
+            context.thread_type = 'AUTO'  # frame and slice threads
+        self.width: int = int(context.width)
+        self.height: int = int(context.height)
+        self._rewind = False
+        if not self.width:  # raw elementary streams: size known after decoding
+            self._probe_size()
+
+    def _probe_size(self) -> None:
+        """Set width/height from the first decoded frame."""
+        self._rewind = True
+        try:
+            frame = next(iter(self._container.decode(self._stream)), None)
+        except av.error.FFmpegError:
+            frame = None
+        if frame is None:
+            self.close()
+            raise NoVideoStreamError(
+                self.path, 'the video stream has no decodable frame')
+        self.width, self.height = int(frame.width), int(frame.height)
+
+    # ------------------------------------------------------------ basics
+    @property
+    def has_motion_vectors(self) -> bool:
+        """True when the stream's decoder exports motion vectors."""
+        return self.codec_name in MOTION_VECTOR_CODECS
+
+    @property
+    def index(self) -> VideoIndex:
+        """The frame index, built once on first use."""
+        if self._index is None:
+            self._index = self._build_index()
+        return self._index
+
+    @property
+    def num_frames(self) -> int:
+        """Number of frames, counted from intact packets (or by decoding)."""
+        return self.index.num_frames
+
+    def keyframe_for(self, frame_index: int) -> int:
+        """Display index of the I-frame starting the GOP of ``frame_index``."""
+        self._check_indices([frame_index])
+        return self.index.keyframe_for(frame_index)
+
+    def close(self) -> None:
+        """Close the file; the object is unusable afterwards."""
+        container = getattr(self, '_container', None)
+        if container is not None:
+            container.close()
+            self._container = None
+
+    def _open_container(self) -> av.container.InputContainer:
+        """The open container; VideoOpenError after :meth:`close`."""
+        if self._container is None:
+            raise VideoOpenError(self.path, 'the video was closed')
+        return self._container
+
+    def __enter__(self) -> 'CompressedVideo':
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f'CompressedVideo({self.path!r}, codec={self.codec_name}, '
+                f'{self.width}x{self.height}, {self.fps:g} fps)')
+
+    # ------------------------------------------------------------ index
+    def _build_index(self) -> VideoIndex:
+        """Index from packet timestamps; decode everything if they lack pts."""
+        deadline = Deadline(self.path, self.decode_budget_s, 'indexing')
+        pts: List[int] = []
+        dts: List[int] = []
+        keys: List[bool] = []
+        container = self._open_container()
+        if self._rewind:
+            self._seek(container, None)
+        try:
+            for number, packet in enumerate(container.demux(self._stream)):
+                if number % 256 == 255:
+                    deadline.check()
+                if packet.size == 0 or packet.is_discard or packet.is_corrupt:
+                    continue  # flush, edit-list-hidden or damaged packets
+                if packet.pts is None:
+                    self._sequential = True
+                    break
+                pts.append(packet.pts)
+                dts.append(packet.pts if packet.dts is None else packet.dts)
+                keys.append(packet.is_keyframe)
+        except av.error.FFmpegError:
+            pass  # a damaged tail: index the packets read so far
+        if self._sequential:
+            index = self._index_by_decoding(deadline)
+        else:
+            start = self._stream.start_time
+            index = build_index(pts, dts, keys, self._time_base,
+                                start if start is not None else
+                                (min(pts) if pts else 0))
+            self._pts_to_frame = {int(p): i for i, p in enumerate(index.pts)}
+        if index.num_frames == 0:
+            raise VideoTooShortError(self.path, 'the video stream has no '
+                                     'frames; the file is empty or damaged')
+        return index
+
+    def _index_by_decoding(self, deadline: Deadline) -> VideoIndex:
+        """Index by decoding every frame (packets without timestamps)."""
+        types: List[str] = []
+        keys: List[bool] = []
+        for _, frame in self._numbered_frames(None, deadline):
+            types.append(pict_type_char(frame.pict_type))
+            keys.append(bool(frame.key_frame))
+        fps = self.fps or 25.0
+        return index_from_frames(types, keys, np.arange(len(types)) / fps)
+
+    # ------------------------------------------------------------ decode
+    def decode(self, rgb: Indices = (), motion: Indices = (),
+               keyframes: Indices = (), raw_motion: bool = False
+               ) -> DecodedSpans:
+        """Decode RGB frames, motion fields and GOP keyframes in one go.
+
+        ``rgb`` and ``motion`` are display-order frame indices; for each
+        index in ``keyframes`` the I-frame of its GOP is returned. Outputs
+        keep the asked order (repeats allowed). ``raw_motion`` skips the
+        per-frame normalisation of motion vectors.
+        """
+        index = self.index
+        rgb_idx = self._check_indices(rgb)
+        motion_idx = self._check_indices(motion)
+        key_idx = index.gop_start[self._check_indices(keyframes)]
+        if motion_idx.size:
+            self._require_motion_vectors()
+        need_rgb = set(rgb_idx.tolist()) | set(key_idx.tolist())
+        need_motion = set(motion_idx.tolist())
+        images: Dict[int, np.ndarray] = {}
+        vectors: Dict[int, Tuple[Optional[np.ndarray], str]] = {}
+        deadline = Deadline(self.path, self.decode_budget_s, 'decoding')
+        plan = self._plan(sorted(need_rgb | need_motion))
+        for start, frames in plan:
+            self._run_pass(start, frames, need_rgb, need_motion, images,
+                           vectors, deadline)
+        motion, mask, types = self._fields(motion_idx, vectors, raw_motion)
+
+        def stack_rgb(order: np.ndarray) -> np.ndarray:
+            if not order.size:
+                return np.zeros((0, self.height, self.width, 3), np.uint8)
+            return np.stack([images[i] for i in order.tolist()])
+
+        return DecodedSpans(rgb=stack_rgb(rgb_idx), motion=motion, mask=mask,
+                            keyframes=stack_rgb(key_idx),
+                            motion_pict_types=types,
+                            keyframe_indices=key_idx, passes=len(plan))
+
+    def read_rgb(self, indices: Indices) -> np.ndarray:
+        """RGB frames uint8 (N, H, W, 3) at display indices ``indices``."""
+        return self.decode(rgb=indices).rgb
+
+    def read_motion(self, indices: Indices, raw: bool = False
+                    ) -> Tuple[np.ndarray, np.ndarray]:
+        """Motion fields float32 (M, 2, h, w) and masks bool (M, h, w)."""
+        out = self.decode(motion=indices, raw_motion=raw)
+        return out.motion, out.mask
+
+    def _check_indices(self, indices: Indices) -> np.ndarray:
+        """Indices as int64 array; FrameIndexError when out of range."""
+        array = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if array.size and (array.min() < 0 or array.max() >= self.num_frames):
+            bad = array[(array < 0) | (array >= self.num_frames)][0]
+            raise FrameIndexError(
+                self.path, f'frame {bad} is outside [0, {self.num_frames}) '
+                '(indices count frames in display order from 0)')
+        return array
+
+    def _require_motion_vectors(self) -> None:
+        """Raise for codecs without motion vectors; warn for all-intra."""
+        if not self.has_motion_vectors:
+            raise NoMotionVectorsError(
+                self.path, f'the {self.codec_name} decoder exports no motion '
+                f'vectors; {REENCODE_HINT}')
+        if self.index.all_intra:
+            self._warn_once('all_intra', 'every frame is an I-frame, so its '
+                            'motion is all zero with mask False')
+        elif (self.codec_name in ZERO_B_FRAME_CODECS
+              and (self.index.pict_types == 'B').any()):
+            self._warn_once('zero_b', f'{self.codec_name} exports no usable '
+                            'B-frame vectors, so B-frames get zero motion '
+                            'with mask False')
+
+    def _warn_once(self, kind: str, message: str) -> None:
+        """warnings.warn ``message`` once per file and kind."""
+        if (self.path, kind) not in _WARNED:
+            _WARNED.add((self.path, kind))
+            warnings.warn(f'{self.path}: {message}; {REENCODE_HINT}',
+                          stacklevel=4)
+
+    def _plan(self, frames: List[int]) -> List[Tuple[int, List[int]]]:
+        """Group sorted frames into passes: (keyframe to start at, frames)."""
+        if self._sequential:
+            return [(0, frames)] if frames else []
+        return plan_passes(frames, self.index.gop_start)
+
+    def _run_pass(self, key: int, frames: List[int], need_rgb: Set[int],
+                  need_motion: Set[int], images: Dict, vectors: Dict,
+                  deadline: Deadline) -> None:
+        """Seek to keyframe ``key`` and decode forward until ``frames`` are done."""
+        pending = set(frames)
+        last = frames[-1]
+        for start in ((key,) if self._sequential else (key, None)):
+            for number, frame in self._numbered_frames(start, deadline):
+                if number > last:
+                    break  # the seek landed past the span: go again
+                if number not in pending:
+                    continue
+                pending.discard(number)
+                if number in need_rgb:
+                    images[number] = frame.to_ndarray(format='rgb24')
+                if number in need_motion:
+                    vectors[number] = self._vectors_of(frame)
+                if not pending:
+                    return
+        raise VideoDecodeError(
+            self.path, f'frames {sorted(pending)[:8]} could not be decoded '
+            '(damaged or cut-short data); re-encode or drop the file')
+
+    def _vectors_of(self, frame: av.VideoFrame
+                    ) -> Tuple[Optional[np.ndarray], str]:
+        """(motion-vector array or None, picture type) of a decoded frame."""
+        kind = pict_type_char(frame.pict_type)
+        side = frame.side_data.get('MOTION_VECTORS')
+        if side is None or (kind == 'B' and self._zero_b):
+            return None, kind
+        return side.to_ndarray(), kind
+
+    def _numbered_frames(self, key: Optional[int], deadline: Deadline
+                         ) -> Iterator[Tuple[int, av.VideoFrame]]:
+        """(display index, frame) from keyframe ``key`` (None: stream start).
+
+        Output is in display order, so frames are counted from the first
+        keyframe out of the decoder; timestamps place that keyframe and
+        correct the count where they agree with it. Counting from the
+        keyframe survives demuxers that stamp the first frame after a seek
+        wrongly (MPEG program streams); timestamps survive dropped frames.
+        """
+        number = -1
+        for frame in self._frames_from(key, deadline):
+            mapped = self._pts_to_frame.get(frame.pts)
+            if self._sequential:
+                number += 1
+            elif number < 0:
+                if not (frame.key_frame or
+                        pict_type_char(frame.pict_type) == 'I'):
+                    continue  # leading pictures of an open GOP
+                index = self.index
+                if mapped is not None and index.pict_types[mapped] == 'I':
+                    number = mapped
+                else:
+                    number = int(index.keyframes[0]) if key is None else key
+            elif mapped is not None and mapped > number:
+                number = mapped
+            elif frame.pts is None or mapped is not None:
+                number += 1
+            else:
+                continue  # a frame left out of the index (damaged packet)
+            yield number, frame
+
+    def _frames_from(self, key: Optional[int], deadline: Deadline
+                     ) -> Iterator[av.VideoFrame]:
+        """Decoded frames after seeking to keyframe ``key`` (None: start)."""
+        container, stream = self._open_container(), self._stream
+        self._seek(container, key)
+        try:
+            for packet in container.demux(stream):
+                deadline.check()
+                for frame in packet.decode():
+                    if self.width != frame.width or self.height != frame.height:
+                        raise VideoDecodeError(
+                            self.path, 'the frame size changes mid-stream; '
+                            + REENCODE_HINT)
+                    yield frame
+        except av.error.FFmpegError as error:
+            raise VideoDecodeError(
+                self.path, f'decoding failed ({error}); the file is damaged '
+                '- re-encode or drop it') from None
+
+    def _seek(self, container: av.container.InputContainer,
+              key: Optional[int]) -> None:
+        """Seek to keyframe ``key``, or to the stream start when None."""
+        try:
+            if key is not None and not self._sequential:
+                target = int(self.index.seek_ts[
+                    np.searchsorted(self.index.keyframes, key)])
+                container.seek(target, stream=self._stream, backward=True,
+                               any_frame=False)
+                return
+            try:
+                container.seek(0, backward=True, any_frame=False)
+            except av.error.FFmpegError:  # raw streams seek by byte only
+                container.seek(0, unsupported_byte_offset=True)
+        except av.error.FFmpegError as error:
+            raise VideoDecodeError(
+                self.path, f'cannot seek in the file ({error}); remux or '
+                f'{REENCODE_HINT}') from None
+
+    def _fields(self, motion_idx: np.ndarray, vectors: Dict, raw: bool
+                ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Fields, masks and picture types of the asked motion frames, in order."""
+        unique, order = np.unique(motion_idx, return_inverse=True)
+        picked = [vectors[i] for i in unique.tolist()]
+        if raw:
+            past, future = 1.0, 1.0
+        else:
+            past = self.index.past_distance[unique]
+            future = self.index.future_distance[unique]
+        field, mask = motion_fields([p[0] for p in picked], self.height,
+                                    self.width, past, future)
+        types = np.array([p[1] for p in picked], '<U1')
+        if not np.array_equal(unique, motion_idx):  # repeats or another order
+            field, mask, types = field[order], mask[order], types[order]
+        return field, mask, types

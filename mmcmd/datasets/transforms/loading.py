@@ -1,0 +1,230 @@
+"""Open, sample and decode a video for CMD in one pass over its bytes.
+
+``CompressedVideoInit`` -> ``CMDSampleFrames`` -> ``CMDDecode``: the clip,
+its future motion window, the hard-negative motion windows and the keyframe
+all come out of ONE :meth:`mmcmd.codec.CompressedVideo.decode` call.
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import numpy as np
+from mmaction.registry import TRANSFORMS
+from mmcv.transforms import BaseTransform
+
+from mmcmd.codec import CompressedVideo, VideoTooShortError
+
+
+@TRANSFORMS.register_module()
+class CompressedVideoInit(BaseTransform):
+    """Open ``results['filename']`` and index it.
+
+    Adds ``video_reader`` (:class:`mmcmd.codec.CompressedVideo`, closed by
+    :class:`CMDDecode`) and ``total_frames``. Codec errors propagate (a
+    dataset wrapper such as ``SkipBadVideos`` skips the sample).
+
+    Args:
+        decode_budget_s: time limit of indexing and of each decode (seconds).
+        min_frames: raise VideoTooShortError below this many frames.
+    """
+
+    def __init__(self, decode_budget_s: Optional[float] = 60.0,
+                 min_frames: int = 1) -> None:
+        self.decode_budget_s = decode_budget_s
+        self.min_frames = min_frames
+
+    def transform(self, results: dict) -> dict:
+        """Open the file and count its frames."""
+        video = CompressedVideo(results['filename'], self.decode_budget_s)
+        if video.num_frames < self.min_frames:
+            video.close()
+            raise VideoTooShortError(
+                video.path, f'{video.num_frames} frames, fewer than the '
+                f'{self.min_frames} this pipeline needs')
+        results['video_reader'] = video
+        results['total_frames'] = video.num_frames
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(decode_budget_s='
+                f'{self.decode_budget_s}, min_frames={self.min_frames})')
+
+
+@TRANSFORMS.register_module()
+class CMDSampleFrames(BaseTransform):
+    """Choose the clip, future motion window, negatives and keyframe.
+
+    The clip has ``clip_len`` frames ``frame_interval`` apart (span
+    ``(clip_len - 1) * frame_interval + 1``). The future window is
+    ``motion_len`` consecutive frames starting ``future_gap + 1`` frames
+    after the last clip frame. ``num_negatives`` windows of ``motion_len``
+    frames start anywhere not overlapping the future window. The keyframe is
+    the I-frame of the GOP holding a random frame in ``[first clip frame -
+    keyframe_margin, last + keyframe_margin]``.
+
+    Training draws the start uniformly so that clip and future window fit;
+    test mode centres them and spreads the negatives evenly. Videos shorter
+    than clip + gap + window loop (indices modulo the frame count, as
+    mmaction2's ``SampleFrames`` with ``out_of_bound_opt='loop'``); with no
+    room for a non-overlapping negative, negatives start at any of the
+    other starts (they then overlap the future window).
+
+    Adds ``frame_inds`` (clip_len,), ``motion_inds`` (motion_len,),
+    ``negative_motion_inds`` (num_negatives, motion_len), ``keyframe_ind``,
+    ``clip_len``, ``frame_interval``, ``num_clips``.
+    """
+
+    def __init__(self, clip_len: int = 16, frame_interval: int = 4,
+                 num_clips: int = 1, future_gap: int = 2,
+                 motion_len: int = 8, num_negatives: int = 3,
+                 keyframe_margin: int = 5, test_mode: bool = False) -> None:
+        if num_clips != 1:
+            raise ValueError('CMDSampleFrames samples one clip per video '
+                             '(num_clips=1); use mmaction2 SampleFrames for '
+                             'multi-clip testing')
+        if clip_len < 1 or frame_interval < 1 or motion_len < 0:
+            raise ValueError('clip_len and frame_interval must be >= 1 and '
+                             'motion_len >= 0')
+        self.clip_len = clip_len
+        self.frame_interval = frame_interval
+        self.num_clips = num_clips
+        self.future_gap = future_gap
+        self.motion_len = motion_len
+        self.num_negatives = num_negatives
+        self.keyframe_margin = keyframe_margin
+        self.test_mode = test_mode
+
+    @property
+    def span(self) -> int:
+        """Frames from the first clip frame to the end of the future window."""
+        clip_span = (self.clip_len - 1) * self.frame_interval + 1
+        return clip_span + (self.future_gap + self.motion_len
+                            if self.motion_len else 0)
+
+    def _start(self, num_frames: int) -> int:
+        room = num_frames - self.span
+        if room <= 0:
+            return 0
+        return room // 2 if self.test_mode else int(np.random.randint(room + 1))
+
+    def _negative_starts(self, num_frames: int, future: int) -> List[int]:
+        """Starts of negative windows not overlapping [future, future+len)."""
+        if not self.num_negatives or not self.motion_len:
+            return []
+        starts = np.arange(max(num_frames - self.motion_len + 1, 1))
+        valid = starts[np.abs(starts - future) >= self.motion_len]
+        if valid.size == 0:  # too short: any other start (overlapping)
+            valid = starts[starts != future] if starts.size > 1 else starts
+        if self.test_mode:
+            picks = np.linspace(0, valid.size - 1, self.num_negatives)
+            return valid[np.round(picks).astype(int)].tolist()
+        replace = valid.size < self.num_negatives
+        return np.random.choice(valid, self.num_negatives,
+                                replace=replace).tolist()
+
+    def transform(self, results: dict) -> dict:
+        """Write the sampled indices into ``results``."""
+        num_frames = int(results['total_frames'])
+        start = self._start(num_frames)
+        clip = start + np.arange(self.clip_len) * self.frame_interval
+        last = int(clip[-1])
+        future = last + self.future_gap + 1
+        motion = future + np.arange(self.motion_len)
+        negatives = [s + np.arange(self.motion_len)
+                     for s in self._negative_starts(num_frames,
+                                                    future % num_frames)]
+        low = max(int(clip[0]) - self.keyframe_margin, 0)
+        high = min(last + self.keyframe_margin, num_frames - 1)
+        if self.test_mode or high < low:
+            source = min((int(clip[0]) + last) // 2, num_frames - 1)
+        else:
+            source = int(np.random.randint(low, high + 1))
+        results['frame_inds'] = clip % num_frames
+        results['motion_inds'] = motion % num_frames
+        results['negative_motion_inds'] = (
+            np.stack(negatives) % num_frames if negatives else
+            np.zeros((0, self.motion_len), np.int64))
+        reader = results.get('video_reader')
+        results['keyframe_ind'] = (reader.keyframe_for(source)
+                                   if reader is not None else source)
+        results['clip_len'] = self.clip_len
+        results['frame_interval'] = self.frame_interval
+        results['num_clips'] = self.num_clips
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(clip_len={self.clip_len}, '
+                f'frame_interval={self.frame_interval}, future_gap='
+                f'{self.future_gap}, motion_len={self.motion_len}, '
+                f'num_negatives={self.num_negatives}, keyframe_margin='
+                f'{self.keyframe_margin}, test_mode={self.test_mode})')
+
+
+@TRANSFORMS.register_module()
+class CMDDecode(BaseTransform):
+    """Decode clip, motion windows and keyframe with one ``decode()`` call.
+
+    Adds ``imgs`` uint8 (T, H, W, 3) RGB, ``motion`` float32 (T_m, 2, h, w)
+    and ``motion_mask`` bool (T_m, h, w) of the future window,
+    ``negative_motion`` (N, T_m, 2, h, w) and ``negative_motion_mask``,
+    ``keyframe`` uint8 (H, W, 3) RGB, ``original_shape`` / ``img_shape``
+    (H, W) and ``motion_cell`` (image pixels per motion cell, 4 here; h and
+    w are ceil(H/4), ceil(W/4)). Motion follows the codec's contract (px
+    per frame, forward in time); ``raw_motion`` skips the per-frame
+    normalisation. Closes the video unless ``close=False``.
+    """
+
+    def __init__(self, raw_motion: bool = False, close: bool = True) -> None:
+        self.raw_motion = raw_motion
+        self.close = close
+
+    def transform(self, results: dict) -> dict:
+        """Run the single decode and store its outputs."""
+        video: CompressedVideo = results['video_reader']
+        negatives = np.asarray(results.get('negative_motion_inds',
+                                           np.zeros((0, 0), np.int64)))
+        motion = np.asarray(results.get('motion_inds', ()), np.int64)
+        has_key = 'keyframe_ind' in results
+        try:
+            out = video.decode(
+                rgb=results['frame_inds'],
+                motion=np.concatenate([motion, negatives.reshape(-1)]),
+                keyframes=[results['keyframe_ind']] if has_key else [],
+                raw_motion=self.raw_motion)
+        finally:
+            if self.close:
+                video.close()
+                results['video_reader'] = None
+        count = motion.size
+        results['imgs'] = out.rgb
+        results['motion'] = out.motion[:count]
+        results['motion_mask'] = out.mask[:count]
+        windows = negatives.shape[:2] if negatives.ndim == 2 else (0, count)
+        grid = out.motion.shape[1:]
+        results['negative_motion'] = out.motion[count:].reshape(
+            windows + grid)
+        results['negative_motion_mask'] = out.mask[count:].reshape(
+            windows + grid[1:])
+        if has_key:
+            results['keyframe'] = out.keyframes[0]
+        results['original_shape'] = out.rgb.shape[1:3]
+        results['img_shape'] = out.rgb.shape[1:3]
+        results['motion_cell'] = 4.0
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(raw_motion={self.raw_motion}, '
+                f'close={self.close})')
+
+
+@TRANSFORMS.register_module()
+class CompressedVideoClose(BaseTransform):
+    """Close ``results['video_reader']`` (for pipelines that keep it open)."""
+
+    def transform(self, results: dict) -> dict:
+        """Close the reader and drop it from ``results``."""
+        video = results.get('video_reader')
+        if video is not None:
+            video.close()
+        results['video_reader'] = None
+        return results

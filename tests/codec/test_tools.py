@@ -1,0 +1,155 @@
+"""tools/data/reencode.py and tools/analysis/extract_motion.py end to end."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmcmd.codec import CompressedVideo
+from mmcmd.codec.testing import write_panning_video
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_tool(script: str):
+    """Import a tool script as a module (its main() takes argv)."""
+    spec = importlib.util.spec_from_file_location(
+        Path(script).stem, ROOT / script)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # worker processes unpickle its functions
+    spec.loader.exec_module(module)
+    return module
+
+
+class Result:
+    """Exit status and captured output of one in-process tool run."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def run_tool(capsys):
+    """Run ``main(argv)`` of a tool script in this process."""
+    def run(script: str, *args: str) -> Result:
+        capsys.readouterr()
+        code = load_tool(script).main(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+    return run
+
+
+def interior_medians(motion, mask):
+    inner = mask[:, 2:-2, 2:-2]
+    return [(float(np.median(m[0, 2:-2, 2:-2][k])),
+             float(np.median(m[1, 2:-2, 2:-2][k])))
+            for m, k in zip(motion, inner) if k.any()]
+
+
+@pytest.mark.parametrize('codec', ['h264', 'mpeg4'])
+def test_reencode_gives_clean_motion(tmp_path, codec, run_tool):
+    source = tmp_path / 'in' / 'class_a' / 'clip.mp4'
+    write_panning_video(str(source), codec='h264', size=(96, 64), frames=24,
+                        motion=(2.0, 1.0), gop=30, bframes=3, refs=3)
+    (tmp_path / 'in' / 'broken.mp4').write_bytes(b'not a video')
+    out = tmp_path / 'out'
+    done = run_tool('tools/data/reencode.py', str(tmp_path / 'in'), str(out),
+                    '--codec', codec, '--gop', '8', '--size', '48x32',
+                    '--workers', '2')
+    assert done.returncode == 1, done.stderr  # the broken file failed
+    assert 'broken.mp4' in done.stderr
+    target = out / 'class_a' / ('clip.mp4' if codec == 'h264' else 'clip.avi')
+    assert target.exists()
+    assert not [p for p in out.rglob('*') if '.part' in p.name]
+    with CompressedVideo(target) as video:
+        assert (video.width, video.height) == (48, 32)
+        assert video.num_frames == 24
+        assert video.index.keyframes.tolist() == [0, 8, 16]
+        assert 'B' not in video.index.pict_types
+        motion, mask = video.read_motion(range(24), raw=True)
+    medians = interior_medians(motion, mask)
+    assert len(medians) >= 20
+    for median in medians:  # half size: (2, 1) px -> (1, 0.5) px, 1 frame
+        assert median == pytest.approx((1.0, 0.5), abs=0.25)
+    # A second run skips the finished output and leaves it untouched.
+    stamp = target.stat().st_mtime_ns
+    again = run_tool('tools/data/reencode.py', str(source), str(out / 'one'),
+                     '--codec', codec)
+    assert again.returncode == 0, again.stderr
+    again = run_tool('tools/data/reencode.py', str(source), str(out / 'one'),
+                     '--codec', codec)
+    assert again.returncode == 0 and 'already done 1' in again.stdout
+    assert target.stat().st_mtime_ns == stamp
+
+
+def test_reencode_shards_split_the_list(tmp_path, run_tool):
+    names = []
+    for i in range(3):
+        path = tmp_path / f'v{i}.mp4'
+        write_panning_video(str(path), frames=4, size=(32, 32))
+        names.append(path.name)
+    listing = tmp_path / 'list.txt'
+    listing.write_text(''.join(f'{n} {i}\n' for i, n in enumerate(names)))
+    for shard in ('0/2', '1/2'):
+        done = run_tool('tools/data/reencode.py', str(listing),
+                        str(tmp_path / 'out'), '--shard', shard)
+        assert done.returncode == 0, done.stderr
+    written = sorted(p.name for p in (tmp_path / 'out').iterdir())
+    assert written == names
+    with pytest.raises(SystemExit) as bad:
+        run_tool('tools/data/reencode.py', str(listing), str(tmp_path / 'x'),
+                 '--shard', '2/2')
+    assert bad.value.code == 2
+
+
+def test_extract_motion_writes_npz_and_picture(tmp_path, run_tool):
+    video = tmp_path / 'pan.avi'
+    write_panning_video(str(video), codec='mpeg4', size=(64, 48), frames=12,
+                        motion=(1.5, -1.0), gop=6)
+    out = tmp_path / 'motion.npz'
+    png = tmp_path / 'motion.png'
+    done = run_tool('tools/analysis/extract_motion.py', str(video), '-o',
+                    str(out), '--png', str(png))
+    assert done.returncode == 0, done.stderr
+    data = np.load(out)
+    assert data['motion'].shape == (12, 2, 12, 16)
+    assert data['mask'].shape == (12, 12, 16)
+    assert ''.join(data['pict_types']) == 'IPPPPPIPPPPP'
+    assert data['keyframes'].tolist() == [0, 6]
+    assert float(data['fps']) == pytest.approx(25.0)
+    assert data['size'].tolist() == [64, 48]
+    for median in interior_medians(data['motion'], data['mask']):
+        assert median == pytest.approx((1.5, -1.0), abs=0.25)
+    assert Image.open(png).size == (128, 48)
+    gif = tmp_path / 'motion.gif'
+    done = run_tool('tools/analysis/extract_motion.py', str(video), '-o',
+                    str(out), '--gif', str(gif), '--raw')
+    assert done.returncode == 0, done.stderr
+    assert Image.open(gif).n_frames == 12
+    missing = run_tool('tools/analysis/extract_motion.py',
+                       str(tmp_path / 'none.mp4'), '-o', str(out))
+    assert missing.returncode == 1 and 'none.mp4' in missing.stderr
+
+
+def test_tools_run_from_the_repository_root():
+    scripts = ('tools/data/reencode.py', 'tools/analysis/extract_motion.py',
+               'tools/analysis/benchmark_codec.py')
+    # One interpreter checks all three scripts start as `python tools/...`.
+    code = ('import runpy, sys\n'
+            'for script in sys.argv[1:]:\n'
+            '    sys.argv = [script, "--help"]\n'
+            '    try:\n'
+            '        runpy.run_path(script, run_name="__main__")\n'
+            '    except SystemExit as exit:\n'
+            '        assert exit.code == 0, script\n')
+    done = subprocess.run([sys.executable, '-c', code, *scripts], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, 'PYTHONPATH': ''})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count('usage:') == 3
