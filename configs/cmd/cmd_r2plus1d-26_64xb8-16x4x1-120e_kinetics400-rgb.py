@@ -11,6 +11,8 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=8,
     persistent_workers=True,
+    # every step needs at least 2 clips per GPU (BatchNorm in the heads)
+    drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type='SkipBadVideos',

@@ -1,12 +1,14 @@
 # Linear probe of the CMD-pretrained c3d on HMDB51 split 1: frozen
 # backbone (BatchNorm in eval, no gradient), a linear classifier on its
 # pooled features. Load pretraining with
-#   --cfg-options model.backbone.backbone.init_cfg.checkpoint=PATH.pth
+#   --cfg-options model.backbone.init_cfg.checkpoint=PATH.pth
 _base_ = ['../finetune/finetune_c3d_1xb8-16x4x1-120e_hmdb51-split1-rgb.py']
 
 model = dict(
     backbone=dict(_delete_=True, type='FrozenBackbone',
-                  backbone={{_base_.model.backbone}}),
+                  backbone={{_base_.model.backbone}},
+                  init_cfg=dict(type='Pretrained', checkpoint=None,
+                                prefix='backbone.')),
     cls_head=dict(dropout_ratio=0.0))
 train_dataloader = dict(
     batch_size=64,

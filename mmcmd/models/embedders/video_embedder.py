@@ -38,6 +38,17 @@ class VideoEmbedder(BaseSelfSupervisor):
         emb = super().embed(clips)
         return F.normalize(emb, dim=-1) if self.normalize else emb
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A checkpoint without backbone tensors would otherwise load as a
+        # silent no-op (mmengine loads non-strictly) and embed with random
+        # weights.
+        if not any(k.startswith(prefix + 'backbone.') for k in state_dict):
+            raise KeyError(
+                f'VideoEmbedder: the checkpoint holds no "{prefix}backbone.*" '
+                'tensors, so no weight would be loaded. Convert ModelScope or '
+                'official checkpoints with tools/convert/ first.')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def loss(self, inputs: Inputs,
              data_samples: Optional[List[ActionDataSample]] = None
              ) -> Dict[str, torch.Tensor]:

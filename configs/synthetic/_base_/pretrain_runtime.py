@@ -1,0 +1,37 @@
+# Runtime and schedule shared by the demo's pretraining configs, so that CMD
+# and the RGB-only baseline get the same budget: same optimiser, batch,
+# epochs, warm-up and cosine decay. CMD's recipe (SGD Nesterov, lr 5e-4 per
+# sample, grad-norm clip 15) with a demo-sized schedule.
+_base_ = ['../../_base_/default_runtime.py']
+
+custom_imports = dict(
+    imports=['mmcmd', 'mmcmd.datasets.transforms',
+             'mmcmd.datasets.transforms.multi_view',
+             'mmcmd.models.selfsup.rgb_contrast'],
+    allow_failed_imports=False)
+batch_size = 16
+max_epochs = 30
+warmup_epochs = 3
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
+                 val_interval=1000)
+val_cfg = None
+test_cfg = None
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=5e-4 * batch_size * 8, momentum=0.9,
+                   nesterov=True, weight_decay=1e-3),
+    clip_grad=dict(max_norm=15, norm_type=2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0,
+         end=warmup_epochs, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
+         eta_min=0, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+         convert_to_iter_based=True),
+]
+auto_scale_lr = dict(enable=False, base_batch_size=batch_size)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=5, ignore_last=False),
+    checkpoint=dict(type='CheckpointHook', interval=max_epochs,
+                    max_keep_ckpts=1, save_last=True))
+custom_hooks = [dict(type='BadVideoMonitorHook', max_bad_ratio=0.05)]
+env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0, deterministic=False)

@@ -1,0 +1,59 @@
+# CMD pretraining on the synthetic scene-bias benchmark (labels unused):
+# demo-sized networks (configs/synthetic/_base_/models.py), 8x2 clips at
+# 64x64, a 4-frame future motion window, 2 hard-negative windows.
+# Same backbone, data, augmentation and budget as
+# rgbcontrast_r2plus1d-10_1xb16-8x2x1-30e_synthetic.py.
+_base_ = ['_base_/models.py', '_base_/synthetic_data.py',
+          '_base_/pretrain_runtime.py']
+
+clip_len = 8
+frame_interval = 2
+crop = 64
+model = dict(
+    type='CMD',
+    backbone={{_base_.clip_backbone}},
+    motion_backbone=dict(type='CMDResNet3d', depth=10, in_channels=2,
+                         base_channels=16, stem_stride=1),
+    keyframe_backbone=dict(type='CMDResNet2d', depth=10, base_channels=16,
+                           global_pool=True),
+    context_head=dict(type='ContextMatchingHead', hidden_channels=512,
+                      out_channels=128, temperature=0.1, loss_weight=1.0),
+    motion_head=dict(type='MotionPredictionHead', embed_dims=128, num_heads=4,
+                     num_encoder_layers=1, num_decoder_layers=2,
+                     feedforward_channels=256, dropout=0.1,
+                     hidden_channels=512, out_channels=128, temperature=0.1,
+                     loss_weight=1.0),
+    clip_shape={{_base_.clip_shape}},
+    motion_shape={{_base_.motion_shape}},
+    keyframe_shape=(crop, crop),
+    data_preprocessor={{_base_.data_preprocessor}})
+
+train_pipeline = [
+    dict(type='CompressedVideoInit'),
+    dict(type='CMDSampleFrames', clip_len=clip_len,
+         frame_interval=frame_interval, future_gap=2, motion_len=4,
+         num_negatives=2, keyframe_margin=5),
+    dict(type='CMDDecode'),
+    dict(type='CMDRandomResizedCrop', area_range=(0.2, 1.0),
+         aspect_ratio_range=(3 / 4, 4 / 3), scale=(crop, crop)),
+    dict(type='CMDFlip', flip_ratio=0.5),
+    dict(type='KeyframeAugment', area_range=(0.2, 1.0), scale=(crop, crop),
+         flip_ratio=0.5),
+    dict(type='CMDColorAugment', keys=('imgs', 'keyframe'),
+         jitter=(0.4, 0.4, 0.4, 0.1), jitter_prob=0.5, grayscale_prob=0.2,
+         blur_sigma=(0.1, 2.0), blur_prob=0.5),
+    dict(type='MotionNormalize', clamp=10.0, scale=10.0),
+    dict(type='PackCMDInputs'),
+]
+train_dataloader = dict(
+    batch_size={{_base_.batch_size}},
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type='SkipBadVideos',
+        dataset=dict(type='VideoDataset',
+                     ann_file='data/synthetic/train.txt',
+                     data_prefix=dict(video='data/synthetic'),
+                     pipeline=train_pipeline)))
