@@ -60,7 +60,8 @@ def make_tiny_dataset(root: Path, num_classes: int = 3,
 
 def run_tool(args, cwd, timeout=300, env=None) -> subprocess.CompletedProcess:
     """Run a command of the project with the checkout on PYTHONPATH."""
-    full_env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), **(env or {}))
+    full_env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    full_env.update(env or {})
     return subprocess.run([str(a) for a in args], cwd=str(cwd),
                           capture_output=True, text=True, timeout=timeout,
                           env=full_env)

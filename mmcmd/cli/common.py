@@ -78,3 +78,12 @@ def run_main(main: Callable[[Optional[List[str]]], None],
     except UnsafeCheckpointError as error:
         print(f'error: {error}', file=sys.stderr)
         raise SystemExit(2)
+    except RuntimeError as error:
+        if 'DataLoader worker' not in str(error):
+            raise
+        print(f'error: a dataloader worker process died ({error}). This is '
+              'usually the out-of-memory killer (fewer num_workers or a '
+              'smaller batch help) or a crash inside a decoder (find the '
+              'file with tools/analysis/check_videos.py). Checkpoints are '
+              'kept: continue with --resume.', file=sys.stderr)
+        raise SystemExit(3)
