@@ -54,7 +54,7 @@ def add_video_stream(container: av.container.OutputContainer, codec: str,
                      bframes: int = 0, refs: int = 1,
                      quality: Optional[int] = None, preset: str = 'medium',
                      pyramid: bool = False) -> av.VideoStream:
-    """Add a yuv420p video stream with the given GOP/B-frame/reference setup."""
+    """Add a yuv420p video stream with the given GOP, B-frames, references."""
     encoder = ENCODERS.get(codec, codec)
     stream = container.add_stream(encoder, rate=rate)
     stream.width, stream.height = int(width), int(height)

@@ -24,13 +24,13 @@ Distances = Union[float, Sequence[float], np.ndarray]
 
 
 def cell_grid_shape(height: int, width: int) -> Tuple[int, int]:
-    """(rows, cols) of 4x4-pixel cells covering a ``height`` x ``width`` frame."""
+    """(rows, cols) of the 4x4-pixel cells covering a frame (pixels)."""
     return -(-int(height) // CELL), -(-int(width) // CELL)
 
 
 def empty_fields(count: int, height: int, width: int
                  ) -> Tuple[np.ndarray, np.ndarray]:
-    """Zero fields float32 (count, 2, rows, cols), False masks (count, rows, cols)."""
+    """Zero fields float32 (count, 2, rows, cols), False masks (count, ...)."""
     rows, cols = cell_grid_shape(height, width)
     return (np.zeros((count, 2, rows, cols), np.float32),
             np.zeros((count, rows, cols), bool))
@@ -54,7 +54,7 @@ def block_motion(mv: np.ndarray, past_distance: Distances = 1.0,
 
 
 def _concatenate(present: Sequence[np.ndarray]) -> np.ndarray:
-    """Join structured arrays as raw records (numpy's structured path is slow)."""
+    """Join structured arrays as raw records (numpy's own path is slow)."""
     if len(present) == 1:
         return present[0]
     dtype = present[0].dtype
@@ -65,8 +65,8 @@ def _concatenate(present: Sequence[np.ndarray]) -> np.ndarray:
 #: per (w >> 4) + 2 * (h >> 4) class of an 8-lattice block (8x8, 16x8,
 #: 8x16, 16x16): the column and row steps of its four 8x8-unit slots, and
 #: which slots are real.
-_SLOT_RIGHT = np.array([[0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0], [0, 1, 0, 1]],
-                       np.intp)
+_SLOT_RIGHT = np.array([[0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0],
+                        [0, 1, 0, 1]], np.intp)
 _SLOT_DOWN = np.array([[0, 0, 0, 0], [0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1]],
                       np.intp)
 _SLOT_UNUSED = np.array([[0, 1, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1],
@@ -89,7 +89,7 @@ def motion_fields(vectors: Sequence[Optional[np.ndarray]], height: int,
                   width: int, past_distance: Distances = 1.0,
                   future_distance: Distances = 1.0
                   ) -> Tuple[np.ndarray, np.ndarray]:
-    """Fields float32 (F, 2, ceil(H/4), ceil(W/4)) px/frame and masks (F, h, w).
+    """Fields float32 (F, 2, ceil(H/4), ceil(W/4)) px/frame, masks (F, ...).
 
     ``vectors`` holds one structured ``MOTION_VECTORS`` array (fields source,
     w, h, dst_x, dst_y, motion_x, motion_y, motion_scale) or None per frame;

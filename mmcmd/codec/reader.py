@@ -16,9 +16,9 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 import av
 import numpy as np
 
-from .errors import (REENCODE_HINT, FrameIndexError,
-                     NoMotionVectorsError, NoVideoStreamError, VideoDecodeError,
-                     VideoOpenError, VideoTooShortError)
+from .errors import (REENCODE_HINT, FrameIndexError, NoMotionVectorsError,
+                     NoVideoStreamError, VideoDecodeError, VideoOpenError,
+                     VideoTooShortError)
 from .index import VideoIndex, build_index, index_from_frames
 from .motion import motion_fields
 from .spans import DecodedSpans, Deadline, plan_passes
@@ -294,7 +294,7 @@ class CompressedVideo:
     def _run_pass(self, key: int, frames: List[int], need_rgb: Set[int],
                   need_motion: Set[int], images: Dict, vectors: Dict,
                   deadline: Deadline) -> None:
-        """Seek to keyframe ``key`` and decode forward until ``frames`` are done."""
+        """Seek to keyframe ``key``; decode until ``frames`` are done."""
         pending = set(frames)
         last = frames[-1]
         for start in ((key,) if self._sequential else (key, None)):
@@ -364,7 +364,8 @@ class CompressedVideo:
             for packet in container.demux(stream):
                 deadline.check()
                 for frame in packet.decode():
-                    if self.width != frame.width or self.height != frame.height:
+                    if (frame.width, frame.height) != (self.width,
+                                                       self.height):
                         raise VideoDecodeError(
                             self.path, 'the frame size changes mid-stream; '
                             + REENCODE_HINT)
@@ -395,7 +396,7 @@ class CompressedVideo:
 
     def _fields(self, motion_idx: np.ndarray, vectors: Dict, raw: bool
                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Fields, masks and picture types of the asked motion frames, in order."""
+        """Fields, masks and picture types of the asked motion frames."""
         unique, order = np.unique(motion_idx, return_inverse=True)
         picked = [vectors[i] for i in unique.tolist()]
         if raw:

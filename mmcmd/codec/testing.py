@@ -15,8 +15,9 @@ import numpy as np
 
 from .encode import ENCODERS, add_video_stream
 
+
 def textured_scene(height: int, width: int, seed: int = 0) -> np.ndarray:
-    """Random, smooth but detailed RGB texture, float32 (H, W, 3) in [0, 255]."""
+    """Random smooth but detailed RGB texture, float32 (H, W, 3), 0..255."""
     rng = np.random.default_rng(seed)
     scene = np.zeros((height, width, 3), np.float32)
     # Sum of noise octaves upsampled bilinearly: blobs plus fine detail, with
@@ -110,7 +111,7 @@ def write_panning_video(path: str, codec: str = 'h264',
                         intra_only: bool = False,
                         quality: Optional[int] = None,
                         pyramid: bool = False) -> str:
-    """Write a textured scene panned by ``motion`` (dx, dy) px/frame; return path.
+    """Write a textured scene panned by ``motion`` (dx, dy) px/frame.
 
     ``size`` is (width, height) in pixels. Content moves by exactly
     ``motion`` pixels from one frame to the next (bilinear resampling for

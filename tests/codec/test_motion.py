@@ -19,7 +19,7 @@ MV_DTYPE = np.dtype({
 
 
 def vectors(rows) -> np.ndarray:
-    """Structured array from (source, x0, y0, w, h, motion_x, motion_y, scale)."""
+    """Structured array from (source, x0, y0, w, h, mx, my, scale) rows."""
     mv = np.zeros(len(rows), MV_DTYPE)
     for i, (source, x0, y0, w, h, mx, my, scale) in enumerate(rows):
         mv[i]['source'], mv[i]['w'], mv[i]['h'] = source, w, h
@@ -94,7 +94,7 @@ def test_matches_pixel_reference(lattice, bidirectional, size):
 def test_signs_scale_and_distances():
     # One 16x16 block each way at the same place: content moves +2 px/frame.
     mv = vectors([(-1, 16, 16, 16, 16, -8, 4, 4),   # past: dst-src = (2,-1)
-                  (1, 16, 16, 16, 16, 6, -3, 2)])   # future: src-dst = (3,-1.5)
+                  (1, 16, 16, 16, 16, 6, -3, 2)])   # future: (3, -1.5)
     field, mask = motion_field(mv, 64, 64, past_distance=1, future_distance=1)
     assert mask.sum() == 16 and mask[4:8, 4:8].all()
     np.testing.assert_allclose(field[:, 5, 5], [(2 + 3) / 2, (-1 - 1.5) / 2])

@@ -7,11 +7,11 @@ import pytest
 
 from mmcmd.codec import CompressedVideo, cell_grid_shape
 from mmcmd.codec.reader import pict_type_char
-from mmcmd.codec.testing import decode_all_rgb
+from mmcmd.codec.testing import decode_all_rgb, panning_frames
 
 
 def straight_decode(path: str):
-    """Every frame in output order: (rgb, pict type, key flag) by plain PyAV."""
+    """(rgb, pict type, key flag) of every frame, by plain PyAV."""
     with av.open(path) as container:
         frames = [(f.to_ndarray(format='rgb24'), pict_type_char(f.pict_type),
                    bool(f.key_frame)) for f in container.decode(video=0)]
@@ -112,7 +112,8 @@ def test_rgb_equals_plain_decode_in_requested_order(panning):
             asked = rng.integers(0, video.num_frames, size=7)
             asked[-1] = asked[0]  # repeats are allowed
             out = video.decode(rgb=asked)
-            assert out.rgb.shape == (7, 64, 96, 3) and out.rgb.dtype == np.uint8
+            assert out.rgb.shape == (7, 64, 96, 3)
+            assert out.rgb.dtype == np.uint8
             for got, frame in zip(out.rgb, asked):
                 np.testing.assert_array_equal(got, reference[frame])
         backwards = video.read_rgb([29, 0, 15])
@@ -209,3 +210,23 @@ def test_pyramid_reference_b_frames_shorten_the_distance(panning_videos):
         if next_anchor.size and index.future_distance[t] < next_anchor[0] - t:
             found += 1  # predicted from a reference B-frame, not the P
     assert found >= 3
+
+
+def test_mpeg4_quarter_pel_uses_motion_scale(tmp_path):
+    path = str(tmp_path / 'qpel.avi')
+    with av.open(path, 'w') as container:
+        stream = container.add_stream('mpeg4', rate=25)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, 'yuv420p'
+        stream.options = {'g': '12', 'bf': '0', 'qscale': '2',
+                          'flags': '+qscale+qpel'}
+        for rgb in panning_frames((96, 64), 8, (1.25, -0.75)):
+            frame = av.VideoFrame.from_ndarray(rgb, format='rgb24')
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with CompressedVideo(path) as video:
+        motion, mask = video.read_motion(range(1, 8))
+    for field, frame_mask in zip(motion, mask):
+        assert interior_median(field, frame_mask) == pytest.approx(
+            (1.25, -0.75), abs=1e-6)

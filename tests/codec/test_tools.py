@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -153,3 +154,25 @@ def test_tools_run_from_the_repository_root():
                           env={**os.environ, 'PYTHONPATH': ''})
     assert done.returncode == 0, done.stderr
     assert done.stdout.count('usage:') == 3
+
+
+def test_benchmark_writes_rows_and_ratios(tmp_path, run_tool):
+    video = tmp_path / 'small.mp4'
+    write_panning_video(str(video), size=(96, 64), frames=24, gop=8)
+    report = tmp_path / 'bench.json'
+    done = run_tool('tools/analysis/benchmark_codec.py', str(video),
+                    '--repeat', '1', '--samples', '2', '--mmaction-samples',
+                    '1', '--flow-frames', '3', '--json', str(report))
+    assert done.returncode == 0, done.stderr
+    data = json.loads(report.read_text())
+    rows = {row['name']: row for row in data['rows']}
+    for name in ('rgb_decode', 'mv_export', 'motion_field', 'keyframes',
+                 'farneback', 'dis_medium'):
+        assert rows[name]['unit'] == 'frames/s' and rows[name]['value'] > 0
+    for name in ('cmd_sample', 'mmaction_pyav_mv_sample'):
+        assert rows[name]['unit'] == 'samples/s' and rows[name]['value'] > 0
+    ratio = rows['motion_field/mv_export']
+    assert ratio['unit'] == 'ratio' and ratio['value'] == pytest.approx(
+        rows['motion_field']['value'] / rows['mv_export']['value'], rel=0.01)
+    assert {'cpu', 'python', 'av', 'numpy', 'torch'} <= set(data['machine'])
+    assert 'motion_field' in done.stdout

@@ -186,7 +186,8 @@ def mmaction_sample(path: str, rng: np.random.Generator, samples: int,
     from mmaction.datasets.transforms import (PyAVDecode,
                                               PyAVDecodeMotionVector,
                                               PyAVInit)
-    init, decode, decode_mv = PyAVInit(), PyAVDecode(), PyAVDecodeMotionVector()
+    init, decode = PyAVInit(), PyAVDecode()
+    decode_mv = PyAVDecodeMotionVector()
     for _ in range(samples):
         pick = draw_sample(num_frames, keyframe_for, rng)
         rgb = decode(init(dict(filename=path, frame_inds=np.append(
@@ -208,7 +209,8 @@ def gray_frames(path: str, count: int) -> List[np.ndarray]:
     with av.open(path) as container:
         frames = []
         for frame in container.decode(video=0):
-            frames.append(np.ascontiguousarray(frame.to_ndarray(format='gray')))
+            gray = frame.to_ndarray(format='gray')
+            frames.append(np.ascontiguousarray(gray))
             if len(frames) > count:
                 break
     return frames
@@ -244,7 +246,8 @@ def machine_info() -> Dict[str, str]:
     info = dict(cpu=_cpu_name(), logical_cores=str(os.cpu_count()),
                 python=platform.python_version(), numpy=np.__version__,
                 av=av.__version__, opencv=cv2.__version__,
-                libavcodec='.'.join(map(str, av.library_versions['libavcodec'])),
+                libavcodec='.'.join(
+                    map(str, av.library_versions['libavcodec'])),
                 threads='1 (FFmpeg decoder, OpenCV, torch)')
     try:
         import torch

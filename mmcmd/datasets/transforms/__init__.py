@@ -5,10 +5,11 @@ from .geometry import (CMDCenterCrop, CMDFlip, CMDRandomResizedCrop,
                        CMDResize, KeyframeAugment)
 from .loading import (CMDDecode, CMDSampleFrames, CompressedVideoClose,
                       CompressedVideoInit)
+from .multi_view import MultiView
 
 __all__ = [
     'CompressedVideoInit', 'CMDSampleFrames', 'CMDDecode',
     'CompressedVideoClose', 'CMDRandomResizedCrop', 'CMDCenterCrop',
     'CMDResize', 'CMDFlip', 'KeyframeAugment', 'CMDColorAugment',
-    'MotionNormalize', 'PackCMDInputs'
+    'MotionNormalize', 'PackCMDInputs', 'MultiView'
 ]

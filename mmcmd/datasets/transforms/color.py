@@ -38,7 +38,7 @@ def shift_hue(images: np.ndarray, shift: float) -> np.ndarray:
 def jitter_colours(images: np.ndarray, brightness: float, contrast: float,
                    saturation: float, hue: float, order: Sequence[int]
                    ) -> np.ndarray:
-    """Apply brightness/contrast/saturation factors and a hue shift in order."""
+    """Brightness/contrast/saturation factors and a hue shift, in order."""
     out = images.astype(np.float32)
     for step in order:
         if step == 0:

@@ -53,7 +53,7 @@ def center_box(height: int, width: int, crop: Size) -> Box:
 
 def crop_resize_images(images: np.ndarray, box: Box, size: Size,
                        interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
-    """Crop ``box`` from images (..., H, W, C) and resize to ``size`` (w, h)."""
+    """Crop ``box`` from images (..., H, W, C), resize to ``size`` (w, h)."""
     x, y, w, h = box
     crop = images[..., y:y + h, x:x + w, :]
     if (w, h) == tuple(size):
@@ -67,7 +67,7 @@ def crop_resize_images(images: np.ndarray, box: Box, size: Size,
 def crop_resize_motion(motion: np.ndarray, mask: np.ndarray, box: Box,
                        size: Size, cell: float
                        ) -> Tuple[np.ndarray, np.ndarray]:
-    """Resample motion (..., 2, h, w) and mask (..., h, w) to the crop's output.
+    """Resample motion (..., 2, h, w) and mask (..., h, w) to a crop's output.
 
     ``box`` is in image pixels, ``cell`` the image pixels per motion sample.
     The result is on the output pixel grid (..., 2, out_h, out_w) with x
@@ -131,8 +131,9 @@ class _ClipGeometry(BaseTransform):
                 negatives[i], masks[i], self.negative_box(height, width),
                 size, cell) for i in range(len(negatives))]
             shape = (len(pairs),) + negatives.shape[1:3] + (size[1], size[0])
-            results['negative_motion'] = (np.stack([p[0] for p in pairs])
-                                          if pairs else np.zeros(shape, np.float32))
+            results['negative_motion'] = (
+                np.stack([p[0] for p in pairs]) if pairs
+                else np.zeros(shape, np.float32))
             results['negative_motion_mask'] = (
                 np.stack([p[1] for p in pairs]) if pairs
                 else np.zeros(shape[:2] + shape[3:], bool))
@@ -191,7 +192,7 @@ class CMDCenterCrop(_ClipGeometry):
 
 @TRANSFORMS.register_module()
 class CMDResize(_ClipGeometry):
-    """Resize clip and all motion: ``scale`` (w, h), or short side if an int."""
+    """Resize clip and all motion to ``scale`` (w, h), or short side (int)."""
 
     def __init__(self, scale: Union[int, Sequence[int]] = 128) -> None:
         self.scale = scale
@@ -227,7 +228,8 @@ class CMDFlip(BaseTransform):
         """Flip with probability ``flip_ratio`` (negatives drawn apart)."""
         flip = self._draw()
         if flip:
-            results['imgs'] = np.ascontiguousarray(results['imgs'][..., ::-1, :])
+            results['imgs'] = np.ascontiguousarray(
+                results['imgs'][..., ::-1, :])
             if 'motion' in results:
                 results['motion'], results['motion_mask'] = flip_motion(
                     results['motion'], results['motion_mask'])
@@ -237,7 +239,8 @@ class CMDFlip(BaseTransform):
             negatives = negatives.copy()
             for i in range(len(negatives)):
                 if self._draw():
-                    negatives[i], masks[i] = flip_motion(negatives[i], masks[i])
+                    negatives[i], masks[i] = flip_motion(negatives[i],
+                                                         masks[i])
             results['negative_motion'] = negatives
             results['negative_motion_mask'] = masks
         results['flip'] = flip

@@ -105,7 +105,9 @@ class CMDSampleFrames(BaseTransform):
         room = num_frames - self.span
         if room <= 0:
             return 0
-        return room // 2 if self.test_mode else int(np.random.randint(room + 1))
+        if self.test_mode:
+            return room // 2
+        return int(np.random.randint(room + 1))
 
     def _negative_starts(self, num_frames: int, future: int) -> List[int]:
         """Starts of negative windows not overlapping [future, future+len)."""

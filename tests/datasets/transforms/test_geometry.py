@@ -43,8 +43,8 @@ def test_linear_field_samples_the_cell_under_each_output_pixel():
     col = np.floor((16 + (u + 0.5) * 64 / 32) / 4).astype(int)
     row = np.floor((8 + (v + 0.5) * 32 / 64) / 4).astype(int)
     np.testing.assert_allclose(field[0, 0], np.tile(col * (32 / 64), (64, 1)))
-    np.testing.assert_allclose(field[0, 1],
-                               np.tile((row * 2.0 * 64 / 32)[:, None], (1, 32)))
+    expected_y = (row * 2.0 * 64 / 32)[:, None]
+    np.testing.assert_allclose(field[0, 1], np.tile(expected_y, (1, 32)))
     np.testing.assert_array_equal(out_mask[0], np.tile(col >= 10, (64, 1)))
 
 

@@ -110,8 +110,9 @@ def test_full_pipeline_shapes_and_motion_direction(panning_h264, pan_motion,
     mask = np.abs(motion).sum(axis=0) > 0
     # Resize 128x96 -> 64x48 halves the motion; normalisation divides by 10.
     sign = -1.0 if flip_ratio else 1.0
-    assert interior_median(motion, mask) == pytest.approx(
-        (sign * pan_motion[0] * 0.5 / 10, pan_motion[1] * 0.5 / 10), abs=0.0125)
+    expected = (sign * pan_motion[0] * 0.5 / 10, pan_motion[1] * 0.5 / 10)
+    assert interior_median(motion, mask) == pytest.approx(expected,
+                                                          abs=0.0125)
 
 
 def test_codec_errors_propagate(tmp_path):
