@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from conftest import REPO_ROOT
+from suite_utils import REPO_ROOT
 
 
 def run_python(code: str, timeout: int = 120) -> subprocess.CompletedProcess:

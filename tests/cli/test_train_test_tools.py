@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from conftest import REPO_ROOT, free_port, run_tool
+from suite_utils import REPO_ROOT, free_port, run_tool
 
 TINY = str(REPO_ROOT / 'tests' / 'configs' / 'tiny_recognizer3d.py')
 

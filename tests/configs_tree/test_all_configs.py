@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import mmcmd  # noqa: F401
-from conftest import REPO_ROOT
+from suite_utils import REPO_ROOT
 from mmaction.registry import MODELS
 
 CONFIGS = sorted(p for p in (REPO_ROOT / 'configs').rglob('*.py')

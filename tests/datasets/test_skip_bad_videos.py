@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from conftest import REPO_ROOT, run_tool
+from suite_utils import REPO_ROOT, run_tool
 
 CFG = str(REPO_ROOT / 'tests' / 'configs' / 'tiny_recognizer3d_skip_bad.py')
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO_ROOT, free_port, run_tool
+from suite_utils import REPO_ROOT, free_port, run_tool
 
 from mmcmd.evaluation import recall_at_k
 

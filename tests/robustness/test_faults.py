@@ -13,7 +13,7 @@ import torch
 
 import mmcmd  # noqa: F401  (allow-lists mmengine checkpoint types)
 
-from conftest import REPO_ROOT, run_tool
+from suite_utils import REPO_ROOT, run_tool
 
 CFGS = REPO_ROOT / 'tests' / 'configs'
 TRAIN = REPO_ROOT / 'tools' / 'train.py'

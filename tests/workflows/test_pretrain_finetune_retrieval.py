@@ -14,7 +14,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import mmcmd  # noqa: F401
-from conftest import REPO_ROOT, free_port, make_tiny_dataset, run_tool
+from suite_utils import REPO_ROOT, free_port, make_tiny_dataset, run_tool
 from mmaction.registry import MODELS
 
 CFGS = REPO_ROOT / 'tests' / 'configs'
