@@ -74,7 +74,7 @@ _SLOT_UNUSED = np.array([[0, 1, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1],
 
 #: frames painted per batch: large enough to amortise numpy's per-call
 #: cost, small enough to stay in cache.
-_BATCH_FRAMES = 8
+_BATCH_FRAMES = 32
 
 
 @lru_cache(maxsize=32)

@@ -6,6 +6,11 @@ keyframes for any set of frame indices in as few sequential passes as the
 GOP structure allows (seek to the keyframe before each span, decode
 forward). Decoded frames are placed by timestamp and by their count from the
 first keyframe after the seek, never by counting from the file start.
+
+Frame indices count the frames a player shows. Frames a container hides
+(an edit list starting inside a GOP) are decoded where the shown frames
+need them but never counted; internally every decodable frame has a "full"
+index, and ``_shown`` maps shown indices to full ones.
 """
 from __future__ import annotations
 
@@ -19,35 +24,16 @@ import numpy as np
 from .errors import (REENCODE_HINT, FrameIndexError, NoMotionVectorsError,
                      NoVideoStreamError, VideoDecodeError, VideoOpenError,
                      VideoTooShortError)
-from .index import VideoIndex, build_index, index_from_frames
+from .decoders import (MOTION_VECTOR_CODECS, PIXEL_FREE_MOTION_CODECS,
+                       ZERO_B_FRAME_CODECS, configure_decoder, decode_packet,
+                       motion_only_decoder, open_container, pict_type_char)
+from .index import VideoIndex, build_index, index_from_frames, shown_view
 from .motion import motion_fields
 from .spans import DecodedSpans, Deadline, plan_passes
-
-#: decoders of PyAV's FFmpeg that export motion vectors with export_mvs.
-MOTION_VECTOR_CODECS = frozenset({
-    'h264', 'mpeg4', 'mpeg2video', 'mpeg1video', 'h263', 'h263p', 'h263i',
-    'flv', 'msmpeg4', 'msmpeg4v1', 'msmpeg4v2', 'wmv1', 'wmv2'})
-
-#: decoders whose B-frame vectors come out as zeros (MPEG-4 Part 2 direct
-#: and interpolated modes are not exported): their B-frames get mask False.
-ZERO_B_FRAME_CODECS = frozenset({'mpeg4', 'h263', 'h263p', 'msmpeg4', 'wmv1',
-                                 'wmv2'})
-
-#: picture type numbers of FFmpeg's AVPictureType.
-_PICT_TYPES = {1: 'I', 2: 'P', 3: 'B', 4: 'S', 5: 'I', 6: 'P', 7: 'B'}
 
 _WARNED: Set[Tuple[str, str]] = set()
 
 Indices = Union[Sequence[int], np.ndarray]
-
-
-def pict_type_char(pict_type: object) -> str:
-    """'I', 'P' or 'B' for a frame's pict_type (int or enum, PyAV 18/19+)."""
-    try:
-        return _PICT_TYPES.get(int(pict_type), '?')  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        name = str(getattr(pict_type, 'name', pict_type)).upper()
-        return name[:1] if name[:1] in 'IPB' else '?'
 
 
 class CompressedVideo:
@@ -64,18 +50,16 @@ class CompressedVideo:
         self.path = os.fspath(path)
         self.decode_budget_s = decode_budget_s
         self._index: Optional[VideoIndex] = None
+        self._full: Optional[VideoIndex] = None
+        self._shown = np.zeros(0, np.int64)
         self._pts_to_frame: Dict[int, int] = {}
         self._sequential = False
+        self._motion_decoder: Optional[av.CodecContext] = None
         if not os.path.isfile(self.path):
             raise VideoOpenError(self.path, 'no such file')
-        try:
-            self._container = av.open(self.path, metadata_errors='ignore')
-        except (av.error.FFmpegError, OSError, ValueError,
-                UnicodeDecodeError) as error:
-            raise VideoOpenError(
-                self.path, 'FFmpeg cannot open it as a video ('
-                f'{getattr(error, "strerror", None) or error}); '
-                'check that the file is complete and really a video') from None
+        if os.path.getsize(self.path) == 0:
+            raise VideoOpenError(self.path, 'the file is empty (0 bytes)')
+        self._container = open_container(self.path)
         streams = self._container.streams.video
         if not streams or streams[0].codec_context is None:
             self._container.close()
@@ -83,21 +67,39 @@ class CompressedVideo:
                 self.path, 'the container holds no decodable video stream')
         self._stream = streams[0]
         context = self._stream.codec_context
-        self.codec_name: str = context.name
+        #: the stream's codec ('h264', 'av1', ...) and the FFmpeg decoder
+        #: reading it ('h264', 'libdav1d', ...).
+        self.codec_name: str = context.codec.canonical_name
+        self.decoder_name: str = context.name
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.fps: float = float(rate) if rate else 0.0
         self._time_base = float(self._stream.time_base or 0.0)
-        self._zero_b = self.codec_name in ZERO_B_FRAME_CODECS
-        if self.has_motion_vectors:
-            context.options = {'flags2': '+export_mvs'}
-        context.thread_count = int(threads)
-        if threads != 1:
-            context.thread_type = 'AUTO'  # frame and slice threads
+        self._zero_b = self.decoder_name in ZERO_B_FRAME_CODECS
+        self._threads = int(threads)
+        self._configure_decoder()
         self.width: int = int(context.width)
         self.height: int = int(context.height)
         self._rewind = False
         if not self.width:  # raw elementary streams: size known after decoding
             self._probe_size()
+
+    def _configure_decoder(self) -> None:
+        """Motion-vector export and thread count of the stream's decoder."""
+        configure_decoder(self._stream.codec_context, self.has_motion_vectors,
+                          self._threads)
+
+    def _reopen(self) -> av.container.InputContainer:
+        """Open the file afresh: reading starts at its first packet.
+
+        Used where seeking cannot reach the head (an MKV whose first
+        keyframe lost its cue); the file was opened once already.
+        """
+        self._open_container().close()
+        self._container = None
+        self._container = open_container(self.path)
+        self._stream = self._container.streams.video[0]
+        self._configure_decoder()
+        return self._container
 
     def _probe_size(self) -> None:
         """Set width/height from the first decoded frame."""
@@ -116,7 +118,7 @@ class CompressedVideo:
     @property
     def has_motion_vectors(self) -> bool:
         """True when the stream's decoder exports motion vectors."""
-        return self.codec_name in MOTION_VECTOR_CODECS
+        return self.decoder_name in MOTION_VECTOR_CODECS
 
     @property
     def index(self) -> VideoIndex:
@@ -126,12 +128,23 @@ class CompressedVideo:
         return self._index
 
     @property
+    def _full_index(self) -> VideoIndex:
+        """Index of every decodable frame, hidden ones included."""
+        self.index  # noqa: B018  (builds both indices)
+        return self._full  # type: ignore[return-value]
+
+    @property
     def num_frames(self) -> int:
         """Number of frames, counted from intact packets (or by decoding)."""
         return self.index.num_frames
 
     def keyframe_for(self, frame_index: int) -> int:
-        """Display index of the I-frame starting the GOP of ``frame_index``."""
+        """Display index of the first frame of the GOP of ``frame_index``.
+
+        That is the GOP's I-frame, except where an edit list hides the
+        I-frame or the damaged head has none (``index.keyframe_shown``).
+        Never larger than ``frame_index``.
+        """
         self._check_indices([frame_index])
         return self.index.keyframe_for(frame_index)
 
@@ -165,31 +178,40 @@ class CompressedVideo:
         pts: List[int] = []
         dts: List[int] = []
         keys: List[bool] = []
+        shown: List[bool] = []
         container = self._open_container()
         if self._rewind:
-            self._seek(container, None)
+            container = self._reopen()
         try:
             for number, packet in enumerate(container.demux(self._stream)):
                 if number % 256 == 255:
                     deadline.check()
-                if packet.size == 0 or packet.is_discard or packet.is_corrupt:
-                    continue  # flush, edit-list-hidden or damaged packets
+                if packet.size == 0 or packet.is_corrupt:
+                    continue  # flush or damaged packets
                 if packet.pts is None:
                     self._sequential = True
                     break
                 pts.append(packet.pts)
                 dts.append(packet.pts if packet.dts is None else packet.dts)
                 keys.append(packet.is_keyframe)
+                shown.append(not packet.is_discard)  # edit-list-hidden
         except av.error.FFmpegError:
             pass  # a damaged tail: index the packets read so far
         if self._sequential:
-            index = self._index_by_decoding(deadline)
+            self._full = self._index_by_decoding(deadline)
+            index, self._shown = self._full, np.arange(self._full.num_frames)
         else:
             start = self._stream.start_time
-            index = build_index(pts, dts, keys, self._time_base,
-                                start if start is not None else
-                                (min(pts) if pts else 0))
-            self._pts_to_frame = {int(p): i for i, p in enumerate(index.pts)}
+            shown_pts = [p for p, s in zip(pts, shown) if s]
+            self._full = build_index(pts, dts, keys, self._time_base,
+                                     start if start is not None else
+                                     min(shown_pts, default=0))
+            self._pts_to_frame = {int(p): i
+                                  for i, p in enumerate(self._full.pts)}
+            mask = np.asarray(shown, bool)[np.argsort(pts, kind='stable')]
+            index, self._shown = ((self._full, np.arange(mask.shape[0]))
+                                  if mask.all() else
+                                  shown_view(self._full, mask))
         if index.num_frames == 0:
             raise VideoTooShortError(self.path, 'the video stream has no '
                                      'frames; the file is empty or damaged')
@@ -212,14 +234,16 @@ class CompressedVideo:
         """Decode RGB frames, motion fields and GOP keyframes in one go.
 
         ``rgb`` and ``motion`` are display-order frame indices; for each
-        index in ``keyframes`` the I-frame of its GOP is returned. Outputs
-        keep the asked order (repeats allowed). ``raw_motion`` skips the
-        per-frame normalisation of motion vectors.
+        index in ``keyframes`` the I-frame of its GOP is returned (also when
+        an edit list hides it; see :meth:`keyframe_for`). Outputs keep the
+        asked order (repeats allowed). ``raw_motion`` skips the per-frame
+        normalisation of motion vectors.
         """
-        index = self.index
-        rgb_idx = self._check_indices(rgb)
-        motion_idx = self._check_indices(motion)
-        key_idx = index.gop_start[self._check_indices(keyframes)]
+        index, full, shown = self.index, self._full_index, self._shown
+        rgb_idx = shown[self._check_indices(rgb)]
+        motion_idx = shown[self._check_indices(motion)]
+        asked_keys = self._check_indices(keyframes)
+        key_idx = full.gop_start[shown[asked_keys]]
         if motion_idx.size:
             self._require_motion_vectors()
         need_rgb = set(rgb_idx.tolist()) | set(key_idx.tolist())
@@ -241,7 +265,8 @@ class CompressedVideo:
         return DecodedSpans(rgb=stack_rgb(rgb_idx), motion=motion, mask=mask,
                             keyframes=stack_rgb(key_idx),
                             motion_pict_types=types,
-                            keyframe_indices=key_idx, passes=len(plan))
+                            keyframe_indices=index.gop_start[asked_keys],
+                            passes=len(plan))
 
     def read_rgb(self, indices: Indices) -> np.ndarray:
         """RGB frames uint8 (N, H, W, 3) at display indices ``indices``."""
@@ -289,7 +314,7 @@ class CompressedVideo:
         """Group sorted frames into passes: (keyframe to start at, frames)."""
         if self._sequential:
             return [(0, frames)] if frames else []
-        return plan_passes(frames, self.index.gop_start)
+        return plan_passes(frames, self._full_index.gop_start)
 
     def _run_pass(self, key: int, frames: List[int], need_rgb: Set[int],
                   need_motion: Set[int], images: Dict, vectors: Dict,
@@ -297,8 +322,12 @@ class CompressedVideo:
         """Seek to keyframe ``key``; decode until ``frames`` are done."""
         pending = set(frames)
         last = frames[-1]
-        for start in ((key,) if self._sequential else (key, None)):
-            for number, frame in self._numbered_frames(start, deadline):
+        motion_only = pending.isdisjoint(need_rgb)
+        # Raw streams are read from the start; a seek that lands past the
+        # span (no seek point at the head) is retried from the start.
+        for start in ((None,) if self._sequential else (key, None)):
+            for number, frame in self._numbered_frames(start, deadline,
+                                                       motion_only):
                 if number > last:
                     break  # the seek landed past the span: go again
                 if number not in pending:
@@ -323,7 +352,8 @@ class CompressedVideo:
             return None, kind
         return side.to_ndarray(), kind
 
-    def _numbered_frames(self, key: Optional[int], deadline: Deadline
+    def _numbered_frames(self, key: Optional[int], deadline: Deadline,
+                         motion_only: bool = False
                          ) -> Iterator[Tuple[int, av.VideoFrame]]:
         """(display index, frame) from keyframe ``key`` (None: stream start).
 
@@ -334,7 +364,11 @@ class CompressedVideo:
         wrongly (MPEG program streams); timestamps survive dropped frames.
         """
         number = -1
-        for frame in self._frames_from(key, deadline):
+        index = None if self._sequential else self._full_index
+        # A GOP without an I-frame (damaged head): trust the timestamps.
+        keyless = index is not None and key is not None and (
+            index.pict_types[key] != 'I')
+        for frame in self._frames_from(key, deadline, motion_only):
             mapped = self._pts_to_frame.get(frame.pts)
             if self._sequential:
                 number += 1
@@ -342,8 +376,8 @@ class CompressedVideo:
                 if not (frame.key_frame or
                         pict_type_char(frame.pict_type) == 'I'):
                     continue  # leading pictures of an open GOP
-                index = self.index
-                if mapped is not None and index.pict_types[mapped] == 'I':
+                if mapped is not None and (index.pict_types[mapped] == 'I'
+                                           or keyless):
                     number = mapped
                 else:
                     number = int(index.keyframes[0]) if key is None else key
@@ -355,15 +389,27 @@ class CompressedVideo:
                 continue  # a frame left out of the index (damaged packet)
             yield number, frame
 
-    def _frames_from(self, key: Optional[int], deadline: Deadline
-                     ) -> Iterator[av.VideoFrame]:
-        """Decoded frames after seeking to keyframe ``key`` (None: start)."""
-        container, stream = self._open_container(), self._stream
-        self._seek(container, key)
+    def _frames_from(self, key: Optional[int], deadline: Deadline,
+                     motion_only: bool = False) -> Iterator[av.VideoFrame]:
+        """Decoded frames after seeking to keyframe ``key`` (None: start).
+
+        ``motion_only`` frames may come from a decoder that skips pixel
+        work the motion vectors do not need (their pixels are not exact).
+        """
+        if key is None:
+            container = self._reopen()
+        else:
+            container = self._open_container()
+            self._seek(container, key)
+        stream = self._stream
+        decoder = stream.codec_context
+        if motion_only and self.decoder_name in PIXEL_FREE_MOTION_CODECS:
+            decoder = self._motion_only_decoder()
+            decoder.flush_buffers()  # a new pass: forget earlier frames
         try:
             for packet in container.demux(stream):
                 deadline.check()
-                for frame in packet.decode():
+                for frame in decode_packet(packet, decoder):
                     if (frame.width, frame.height) != (self.width,
                                                        self.height):
                         raise VideoDecodeError(
@@ -375,20 +421,26 @@ class CompressedVideo:
                 self.path, f'decoding failed ({error}); the file is damaged '
                 '- re-encode or drop it') from None
 
+    def _motion_only_decoder(self) -> av.CodecContext:
+        """The stream's second decoder, for passes that need motion only."""
+        if self._motion_decoder is None:
+            self._motion_decoder = motion_only_decoder(
+                self._stream.codec_context, self._threads)
+        return self._motion_decoder
+
     def _seek(self, container: av.container.InputContainer,
-              key: Optional[int]) -> None:
-        """Seek to keyframe ``key``, or to the stream start when None."""
+              key: int) -> None:
+        """Seek to the GOP starting at frame ``key`` (full index).
+
+        The first GOP is reached by seeking to the first packet whatever its
+        key flag: a file whose head lost its keyframe (or its seek index
+        entry) has no seek point there.
+        """
         try:
-            if key is not None and not self._sequential:
-                target = int(self.index.seek_ts[
-                    np.searchsorted(self.index.keyframes, key)])
-                container.seek(target, stream=self._stream, backward=True,
-                               any_frame=False)
-                return
-            try:
-                container.seek(0, backward=True, any_frame=False)
-            except av.error.FFmpegError:  # raw streams seek by byte only
-                container.seek(0, unsupported_byte_offset=True)
+            index = self._full_index
+            gop = int(np.searchsorted(index.keyframes, key))
+            container.seek(int(index.seek_ts[gop]), stream=self._stream,
+                           backward=True, any_frame=gop == 0)
         except av.error.FFmpegError as error:
             raise VideoDecodeError(
                 self.path, f'cannot seek in the file ({error}); remux or '
@@ -402,8 +454,8 @@ class CompressedVideo:
         if raw:
             past, future = 1.0, 1.0
         else:
-            past = self.index.past_distance[unique]
-            future = self.index.future_distance[unique]
+            past = self._full_index.past_distance[unique]
+            future = self._full_index.future_distance[unique]
         field, mask = motion_fields([p[0] for p in picked], self.height,
                                     self.width, past, future)
         types = np.array([p[1] for p in picked], '<U1')

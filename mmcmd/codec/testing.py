@@ -153,3 +153,35 @@ def decode_all_rgb(path: str, indices: Optional[Sequence[int]] = None
                   for f in container.decode(video=0)]
     stack = np.stack(frames)
     return stack if indices is None else stack[np.asarray(indices)]
+
+
+def write_remuxed(source: str, target: str, hidden_frames: int = 0,
+                  head: str = 'keep') -> str:
+    """Copy ``source``'s video packets into ``target`` unchanged, except:
+
+    ``hidden_frames`` > 0 shifts every timestamp back by that many frames,
+    so the container hides them before time 0 (an MP4 edit list, as
+    ``ffmpeg -ss T -c copy`` writes when T falls inside a GOP);
+    ``head='unflag'`` clears the first packet's key flag (the container's
+    seek index then has no entry at the head), ``head='drop'`` leaves the
+    first packet (the first keyframe) out.
+    """
+    with av.open(source) as inp, av.open(target, 'w') as out:
+        stream = inp.streams.video[0]
+        copy = out.add_stream_from_template(stream)
+        step = int(round(1 / (stream.time_base * stream.average_rate)))
+        first = True
+        for packet in inp.demux(stream):
+            if packet.dts is None:
+                continue  # the demuxer's final flush packet
+            if first and head == 'drop':
+                first = False
+                continue
+            if first and head == 'unflag':
+                packet.is_keyframe = False
+            first = False
+            packet.pts -= hidden_frames * step
+            packet.dts -= hidden_frames * step
+            packet.stream = copy
+            out.mux(packet)
+    return target

@@ -42,8 +42,9 @@ def check_video(path: str, require_motion: bool = True, min_frames: int = 1,
             has_motion = video.has_motion_vectors and not index.all_intra
             report['motion_vectors'] = bool(has_motion)
             if index.num_frames < min_frames:
-                report['reason'] = (f'{index.num_frames} frames, fewer than '
-                                    f'the {min_frames} required')
+                count = index.num_frames
+                report['reason'] = (f'{count} frame{"s" * (count != 1)}, '
+                                    f'fewer than the {min_frames} required')
                 return report
             last = index.num_frames - 1
             frames = (range(index.num_frames) if full_decode else

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pickle
 import warnings
 
+import av
 import numpy as np
 import pytest
 
@@ -17,7 +18,8 @@ from mmcmd.codec.testing import (decode_all_rgb, write_audio_only,
 def test_zero_byte_file(tmp_path):
     path = tmp_path / 'empty.mp4'
     path.write_bytes(b'')
-    with pytest.raises(VideoOpenError, match='empty.mp4'):
+    with pytest.raises(VideoOpenError,
+                       match=r'empty.mp4: the file is empty \(0 bytes\)'):
         CompressedVideo(path)
 
 
@@ -150,3 +152,15 @@ def test_errors_pickle_for_worker_processes():
     copy = pickle.loads(pickle.dumps(error))
     assert isinstance(copy, CodecError) and str(copy) == str(error)
     assert copy.path == 'a/b.mp4'
+
+
+@pytest.mark.skipif('libsvtav1' not in av.codecs_available,
+                    reason='no AV1 encoder in this PyAV build')
+def test_codec_name_is_the_codec_not_the_decoder(tmp_path):
+    path = tmp_path / 'clip.mkv'
+    write_panning_video(str(path), codec='libsvtav1', frames=4, gop=4)
+    with CompressedVideo(path) as video:
+        assert video.codec_name == 'av1'
+        assert video.decoder_name == 'libdav1d'  # FFmpeg's AV1 decoder
+        with pytest.raises(NoMotionVectorsError, match='the av1 decoder'):
+            video.read_motion([1])

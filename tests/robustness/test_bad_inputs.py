@@ -179,7 +179,8 @@ def no_motion(codec: str, intra: bool = False) -> Expect:
 
 
 EXPECTED: Dict[str, Expect] = {
-    'zero_bytes': CANNOT_OPEN,
+    'zero_bytes': Expect(VideoOpenError, 'open',
+                         'the file is empty (0 bytes)', 'VideoOpenError'),
     'random_bytes': CANNOT_OPEN,
     'text_as_mp4': CANNOT_OPEN,
     'png_as_mp4': no_motion('png', intra=True),
@@ -194,7 +195,7 @@ EXPECTED: Dict[str, Expect] = {
     'header_only_avi': CANNOT_OPEN,
     'hevc': no_motion('hevc'),
     'vp9': no_motion('vp9'),
-    'av1': no_motion('libdav1d'),  # FFmpeg's AV1 decoder in PyAV's wheel
+    'av1': no_motion('av1'),  # the codec, though libdav1d decodes it
     'all_intra': Expect(check='no motion vectors (h264, all-intra)',
                         rgb_only_ok=True),
     'one_frame': Expect(check='no motion vectors (h264, all-intra)',
@@ -353,7 +354,8 @@ def test_video_shorter_than_the_clip_loops(files, name, count):
                        'than the 61'):
         CompressedVideoInit(min_frames=61)(dict(filename=path))
     report = check_video(path, min_frames=61)
-    assert not report['ok'] and f'{count} frames, fewer than the 61' in (
+    counted = '1 frame' if count == 1 else f'{count} frames'
+    assert not report['ok'] and f'{counted}, fewer than the 61' in (
         report['reason'])
 
 
@@ -416,24 +418,25 @@ def test_stream_copy_cut_mp4_indexes_the_shown_frames(files):
     assert np.abs(shown[0].astype(int) - drawn[3]).mean() < 6
     with CompressedVideo(path) as video:
         assert video.num_frames == 27
-        first = int(video.index.keyframes[0])
-        assert first == 7  # the next GOP; the hidden keyframe is left out
-        tail = np.arange(first, 27)
+        # The first GOP starts at the first shown frame; its I-frame is hidden.
+        assert video.index.keyframes.tolist() == [0, 7, 17]
+        assert video.index.keyframe_shown.tolist() == [False, True, True]
+        tail = np.arange(7, 27)
         np.testing.assert_array_equal(video.read_rgb(tail), shown[tail])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'reader: an edit list that hides the GOP keyframe (ffmpeg -ss -c copy) '
-    'leaves the shown frames before the next keyframe without a GOP '
-    '(keyframe_for(0) is 7) and decoding them raises VideoDecodeError, '
-    'though FFmpeg decodes all 27'))
 def test_stream_copy_cut_mp4_decodes_frames_before_the_next_keyframe(files):
     path = str(files['stream_copy_cut'])
     shown = decode_all_rgb(path)
     with CompressedVideo(path) as video:
         out = video.decode(rgb=range(27), keyframes=[0, 26])
     np.testing.assert_array_equal(out.rgb, shown)
-    assert out.keyframe_indices[1] == 17
+    assert out.keyframe_indices.tolist() == [0, 17]
+    # The first GOP's I-frame is the hidden one: the source's frame 0.
+    source = decode_all_rgb(str(files['stream_copy_cut'].with_name(
+        'gops.mp4')))
+    np.testing.assert_array_equal(out.keyframes[0], source[0])
+    np.testing.assert_array_equal(shown, source[3:])
     assert check_video(path)['ok']
 
 
