@@ -1,4 +1,4 @@
-# Split 2 of HMDB51: the split-1 config with split-2 annotations.
+# HMDB51 split 2: the split-1 config with split-2 annotations.
 _base_ = ['finetune_r3d-26_1xb8-16x4x1-120e_hmdb51-split1-rgb.py']
 
 ann_file_train = 'data/hmdb51/hmdb51_train_split_2_videos.txt'

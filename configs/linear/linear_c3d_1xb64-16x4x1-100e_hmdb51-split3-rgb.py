@@ -1,4 +1,4 @@
-# Split 3 of HMDB51: the split-1 config with split-3 annotations.
+# HMDB51 split 3: the split-1 config with split-3 annotations.
 _base_ = ['linear_c3d_1xb64-16x4x1-100e_hmdb51-split1-rgb.py']
 
 ann_file_train = 'data/hmdb51/hmdb51_train_split_3_videos.txt'

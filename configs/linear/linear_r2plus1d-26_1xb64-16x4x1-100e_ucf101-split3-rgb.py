@@ -1,4 +1,4 @@
-# Split 3 of UCF101: the split-1 config with split-3 annotations.
+# UCF101 split 3: the split-1 config with split-3 annotations.
 _base_ = ['linear_r2plus1d-26_1xb64-16x4x1-100e_ucf101-split1-rgb.py']
 
 ann_file_train = 'data/ucf101/ucf101_train_split_3_videos.txt'

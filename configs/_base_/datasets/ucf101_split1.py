@@ -1,8 +1,0 @@
-# UCF101 split 1 (annotation files from tools/data/ucf101/).
-# Splits 2 and 3: the *-split2-* / *-split3-* configs, or override
-# ann_file_train / ann_file_test in a config of your own.
-dataset_type = 'VideoDataset'
-data_root = 'data/ucf101/videos'
-ann_file_train = 'data/ucf101/ucf101_train_split_1_videos.txt'
-ann_file_test = 'data/ucf101/ucf101_val_split_1_videos.txt'
-num_classes = 101
