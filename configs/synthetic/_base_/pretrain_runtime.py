@@ -1,23 +1,21 @@
 # Runtime and schedule shared by the demo's pretraining configs, so that CMD
 # and the RGB-only baseline get the same budget: same optimiser, batch,
-# epochs, warm-up and cosine decay. CMD's recipe (SGD Nesterov, lr 5e-4 per
-# sample, grad-norm clip 15) with a demo-sized schedule.
+# epochs, warm-up and cosine decay. CMD's recipe (SGD Nesterov, momentum
+# 0.9, weight decay 1e-3, grad-norm clip 15, linear warm-up then cosine)
+# with a demo-sized schedule: 20 epochs of 15 iterations. The learning rate
+# is 8x the reference 5e-4 per sample (0.064 at batch 16) because the
+# schedule is about 60x shorter than CMD's UCF101 run.
 _base_ = ['../../_base_/default_runtime.py']
 
-custom_imports = dict(
-    imports=['mmcmd', 'mmcmd.datasets.transforms',
-             'mmcmd.datasets.transforms.multi_view',
-             'mmcmd.models.selfsup.rgb_contrast'],
-    allow_failed_imports=False)
 batch_size = 16
-max_epochs = 30
+max_epochs = 20
 warmup_epochs = 3
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
                  val_interval=1000)
 val_cfg = None
 test_cfg = None
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=5e-4 * batch_size * 8, momentum=0.9,
+    optimizer=dict(type='SGD', lr=8 * 5e-4 * batch_size, momentum=0.9,
                    nesterov=True, weight_decay=1e-3),
     clip_grad=dict(max_norm=15, norm_type=2))
 param_scheduler = [

@@ -57,11 +57,13 @@ class MultiView(BaseTransform):
                 packed = view.get('inputs')
                 if not isinstance(packed, dict) or not set(
                         self.keys) <= set(packed):
+                    got = (sorted(packed) if isinstance(packed, dict)
+                           else packed)
                     raise ValueError(
                         'MultiView: the view pipeline must end with a '
                         "packing transform giving dict 'inputs' with keys "
                         f'{list(self.keys)} (e.g. PackCMDInputs); got '
-                        f'{sorted(packed) if isinstance(packed, dict) else packed!r}.')
+                        f'{got!r}.')
                 views.append(view)
         finally:
             reader = results.get('video_reader')

@@ -4,8 +4,9 @@ from .cmd import CMD, fuse_clip_maps
 from .official_keys import (OFFICIAL_TO_MMCMD, mmcmd_to_official_key,
                             official_to_mmcmd_key,
                             official_to_mmcmd_state_dict)
+from .rgb_contrast import RGBContrast
 
 __all__ = ['BaseSelfSupervisor', 'CMD', 'OFFICIAL_TO_MMCMD', 'final_map',
            'fuse_clip_maps', 'global_pool', 'mmcmd_to_official_key',
            'official_to_mmcmd_key', 'official_to_mmcmd_state_dict',
-           'probe_output_shapes']
+           'probe_output_shapes', 'RGBContrast']

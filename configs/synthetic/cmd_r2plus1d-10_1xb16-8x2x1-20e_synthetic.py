@@ -2,8 +2,8 @@
 # demo-sized networks (configs/synthetic/_base_/models.py), 8x2 clips at
 # 64x64, a 4-frame future motion window, 2 hard-negative windows.
 # Same backbone, data, augmentation and budget as
-# rgbcontrast_r2plus1d-10_1xb16-8x2x1-30e_synthetic.py.
-_base_ = ['_base_/models.py', '_base_/synthetic_data.py',
+# rgbcontrast_r2plus1d-10_1xb16-8x2x1-20e_synthetic.py.
+_base_ = ['_base_/models.py',
           '_base_/pretrain_runtime.py']
 
 clip_len = 8
@@ -12,8 +12,10 @@ crop = 64
 model = dict(
     type='CMD',
     backbone={{_base_.clip_backbone}},
+    # 3D ResNet-10 on the 4-frame motion window: stride-2 stem without
+    # max-pool keeps the 4x4 grid of the clip map (64 x 1 x 4 x 4).
     motion_backbone=dict(type='CMDResNet3d', depth=10, in_channels=2,
-                         base_channels=16, stem_stride=1),
+                         base_channels=8, stem_stride=2, max_pool=False),
     keyframe_backbone=dict(type='CMDResNet2d', depth=10, base_channels=16,
                            global_pool=True),
     context_head=dict(type='ContextMatchingHead', hidden_channels=512,

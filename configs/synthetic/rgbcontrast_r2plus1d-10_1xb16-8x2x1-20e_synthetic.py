@@ -1,8 +1,8 @@
 # RGB-only contrastive baseline on the synthetic scene-bias benchmark: two
 # clips of each video (own time, crop, flip, colour) through CMD's clip
 # encoder, InfoNCE between them. Same backbone, data, augmentation and
-# budget as cmd_r2plus1d-10_1xb16-8x2x1-30e_synthetic.py.
-_base_ = ['_base_/models.py', '_base_/synthetic_data.py',
+# budget as cmd_r2plus1d-10_1xb16-8x2x1-20e_synthetic.py.
+_base_ = ['_base_/models.py',
           '_base_/pretrain_runtime.py']
 
 clip_len = 8

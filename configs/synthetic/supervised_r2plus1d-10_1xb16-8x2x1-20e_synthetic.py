@@ -1,0 +1,49 @@
+# Supervised reference on the synthetic benchmark: the demo's clip encoder
+# trained WITH the labels of `train` (same clips, crops, colours and
+# schedule as the pretraining configs; no flip, a flip changes the class).
+# On the scene-biased `train` split it shows the shortcut a labelled model
+# takes; pointed at an unbiased set it shows whether the budget suffices to
+# learn the motion classes at all (docs/scene_bias.md). Evaluate its
+# checkpoint with the retrieval configs like a pretraining checkpoint.
+_base_ = ['_base_/models.py', '_base_/pretrain_runtime.py']
+
+clip_len = 8
+frame_interval = 2
+crop = 64
+model = dict(
+    type='Recognizer3D',
+    # The demo's clip encoder, last stage only (same weights and keys).
+    backbone=dict(type='CMDResNet2Plus1d', depth=10, base_channels=16,
+                  out_indices=(3, )),
+    cls_head=dict(type='I3DHead', num_classes=10, in_channels=128,
+                  spatial_type='avg', dropout_ratio=0.0,
+                  average_clips='prob'),
+    data_preprocessor=dict(type='ActionDataPreprocessor',
+                           mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], format_shape='NCTHW'))
+
+train_pipeline = [
+    dict(type='CompressedVideoInit'),
+    dict(type='SampleFrames', clip_len=clip_len,
+         frame_interval=frame_interval, num_clips=1),
+    dict(type='CMDDecode'),
+    dict(type='CMDRandomResizedCrop', area_range=(0.2, 1.0),
+         aspect_ratio_range=(3 / 4, 4 / 3), scale=(crop, crop)),
+    dict(type='CMDColorAugment', keys=('imgs', ),
+         jitter=(0.4, 0.4, 0.4, 0.1), jitter_prob=0.5, grayscale_prob=0.2,
+         blur_sigma=(0.1, 2.0), blur_prob=0.5),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]
+train_dataloader = dict(
+    batch_size={{_base_.batch_size}},
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type='SkipBadVideos',
+        dataset=dict(type='VideoDataset',
+                     ann_file='data/synthetic/train.txt',
+                     data_prefix=dict(video='data/synthetic'),
+                     pipeline=train_pipeline)))
