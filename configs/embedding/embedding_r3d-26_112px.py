@@ -1,21 +1,5 @@
-# R3D-26 clip embeddings with the ModelScope protocol:
-# 2048-d vector = global average pool of the backbone, mean over 10 clips of
-# 16 frames (stride 4), short side 128, centre crop 112, ImageNet mean/std.
-# Weights: a ModelScope pytorch_model.pt converted with
-# tools/convert/modelscope_to_mmcmd.py, or any mmcmd checkpoint whose
-# backbone is this network (see docs/embedding.md).
-custom_imports = dict(imports=['mmcmd'], allow_failed_imports=False)
-default_scope = 'mmaction'
+# R3D-26 clip embeddings with the ModelScope protocol of
+# embedding_r2plus1d-26_112px.py; 2048-d vectors.
+_base_ = ['embedding_r2plus1d-26_112px.py']
 
-model = dict(type='CMDResNet3d', depth=26, out_indices=(3, ))
-
-embedding = dict(
-    clip_len=16,
-    frame_interval=4,
-    num_clips=10,
-    scale_size=128,  # short side, pixels
-    crop_size=112,
-    mean=[123.675, 116.28, 103.53],  # RGB, 0-255
-    std=[58.395, 57.12, 57.375],
-    normalize=False,  # True: L2-normalised vectors
-    resize_backend='pil')  # 'pil' (as ModelScope) or 'torch'
+model = dict(_delete_=True, type='CMDResNet3d', depth=26, out_indices=(3, ))
