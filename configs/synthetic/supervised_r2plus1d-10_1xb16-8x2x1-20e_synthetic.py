@@ -35,15 +35,4 @@ train_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
-train_dataloader = dict(
-    batch_size={{_base_.batch_size}},
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type='SkipBadVideos',
-        dataset=dict(type='VideoDataset',
-                     ann_file='data/synthetic/train.txt',
-                     data_prefix=dict(video='data/synthetic'),
-                     pipeline=train_pipeline)))
+train_dataloader = dict(dataset=dict(dataset=dict(pipeline=train_pipeline)))

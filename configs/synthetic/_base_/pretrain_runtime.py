@@ -8,6 +8,19 @@
 _base_ = ['../../_base_/default_runtime.py']
 
 batch_size = 16
+# The train split of the generated data (labels unused by the
+# self-supervisors); each config sets the pipeline.
+train_dataloader = dict(
+    batch_size=batch_size,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type='SkipBadVideos',
+        dataset=dict(type='VideoDataset',
+                     ann_file='data/synthetic/train.txt',
+                     data_prefix=dict(video='data/synthetic'))))
 max_epochs = 20
 warmup_epochs = 3
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
