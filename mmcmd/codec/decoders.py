@@ -5,7 +5,7 @@ and a second, cheaper decoder for passes that need motion vectors only.
 """
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 import av
 
@@ -82,10 +82,11 @@ def motion_only_decoder(source: av.CodecContext, threads: int
     return decoder
 
 
-def decode_packet(packet: av.Packet, decoder: av.CodecContext
+def decode_packet(packet: Optional[av.Packet], decoder: av.CodecContext
                   ) -> List[av.VideoFrame]:
-    """Frames out of ``decoder`` for ``packet``, hidden ones included."""
-    if not packet.is_discard:
+    """Frames out of ``decoder`` for ``packet`` (None: drain it), hidden
+    ones included."""
+    if packet is None or not packet.is_discard:
         return decoder.decode(packet)
     # The decoder drops the frames of packets flagged discard; a copy
     # without the flag gives them (shown frames are predicted from them).

@@ -12,7 +12,6 @@ vectors); :func:`motion_field` is the one-frame form.
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -21,6 +20,20 @@ import numpy as np
 CELL = 4
 
 Distances = Union[float, Sequence[float], np.ndarray]
+
+#: FFmpeg's AVMotionVector as numpy sees it (what PyAV's
+#: ``MotionVectors.to_ndarray()`` returns); ``bytes(side_data)`` of a
+#: frame's MOTION_VECTORS is an array of these.
+MOTION_VECTOR_DTYPE = np.dtype(
+    {'names': ['source', 'w', 'h', 'src_x', 'src_y', 'dst_x', 'dst_y',
+               'flags', 'motion_x', 'motion_y', 'motion_scale'],
+     'formats': ['<i4', 'u1', 'u1', '<i2', '<i2', '<i2', '<i2', '<u8',
+                 '<i4', '<i4', '<u2'],
+     'offsets': [0, 4, 5, 6, 8, 10, 12, 16, 24, 28, 32], 'itemsize': 40},
+    align=True)
+
+#: one frame's vectors: a structured array, their raw bytes, or None.
+FrameVectors = Union[np.ndarray, bytes, None]
 
 
 def cell_grid_shape(height: int, width: int) -> Tuple[int, int]:
@@ -53,13 +66,25 @@ def block_motion(mv: np.ndarray, past_distance: Distances = 1.0,
     return mv['motion_x'] * factor, mv['motion_y'] * factor
 
 
-def _concatenate(present: Sequence[np.ndarray]) -> np.ndarray:
-    """Join structured arrays as raw records (numpy's own path is slow)."""
-    if len(present) == 1:
-        return present[0]
-    dtype = present[0].dtype
+def _num_vectors(vectors: FrameVectors) -> int:
+    if vectors is None:
+        return 0
+    if isinstance(vectors, bytes):
+        return len(vectors) // MOTION_VECTOR_DTYPE.itemsize
+    return vectors.shape[0]
+
+
+def _concatenate(present: Sequence[FrameVectors]) -> np.ndarray:
+    """Join frames' vectors as raw records (numpy's own path is slow)."""
+    if all(isinstance(v, bytes) for v in present):
+        return np.frombuffer(b''.join(present), MOTION_VECTOR_DTYPE)
+    arrays = [np.frombuffer(v, MOTION_VECTOR_DTYPE) if isinstance(v, bytes)
+              else v for v in present]
+    if len(arrays) == 1:
+        return arrays[0]
+    dtype = arrays[0].dtype
     raw = np.dtype((np.void, dtype.itemsize))
-    return np.concatenate([v.view(raw) for v in present]).view(dtype)
+    return np.concatenate([v.view(raw) for v in arrays]).view(dtype)
 
 
 #: per (w >> 4) + 2 * (h >> 4) class of an 8-lattice block (8x8, 16x8,
@@ -77,22 +102,15 @@ _SLOT_UNUSED = np.array([[0, 1, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1],
 _BATCH_FRAMES = 32
 
 
-@lru_cache(maxsize=32)
-def _cell_to_unit(rows: int, cols: int, grid_w: int, factor: int
-                  ) -> np.ndarray:
-    """Flat unit index of every cell, row-major (rows * cols,)."""
-    return ((np.arange(rows)[:, None] // factor) * grid_w
-            + np.arange(cols)[None] // factor).reshape(-1)
-
-
-def motion_fields(vectors: Sequence[Optional[np.ndarray]], height: int,
+def motion_fields(vectors: Sequence[FrameVectors], height: int,
                   width: int, past_distance: Distances = 1.0,
                   future_distance: Distances = 1.0
                   ) -> Tuple[np.ndarray, np.ndarray]:
     """Fields float32 (F, 2, ceil(H/4), ceil(W/4)) px/frame, masks (F, ...).
 
     ``vectors`` holds one structured ``MOTION_VECTORS`` array (fields source,
-    w, h, dst_x, dst_y, motion_x, motion_y, motion_scale) or None per frame;
+    w, h, dst_x, dst_y, motion_x, motion_y, motion_scale), its raw bytes
+    (``bytes(side_data)``, the cheapest copy to keep) or None per frame;
     distances (frames to the previous / next anchor) are scalars or one per
     frame, 1 and 1 giving raw vectors. A block of w x h pixels centred on
     (dst_x, dst_y) fills every cell it covers; cells covered by several
@@ -114,18 +132,18 @@ def motion_fields(vectors: Sequence[Optional[np.ndarray]], height: int,
     return field, mask
 
 
-def _paint(vectors: Sequence[Optional[np.ndarray]], height: int, width: int,
+def _paint(vectors: Sequence[FrameVectors], height: int, width: int,
            past_distance: np.ndarray, future_distance: np.ndarray,
            field: np.ndarray, mask: np.ndarray) -> None:
     """Paint a few frames' vectors into ``field`` and ``mask`` (all cells)."""
     frames = len(vectors)
     rows, cols = cell_grid_shape(height, width)
-    present = [v for v in vectors if v is not None and v.shape[0]]
+    lengths = [_num_vectors(v) for v in vectors]
+    present = [v for v, n in zip(vectors, lengths) if n]
     if not present:
         field[...] = 0
         mask[...] = False
         return
-    lengths = [0 if v is None else v.shape[0] for v in vectors]
     mv = _concatenate(present)
     frame_of = np.repeat(np.arange(frames), lengths)
     w = mv['w'].astype(np.int32)
@@ -160,15 +178,48 @@ def _paint(vectors: Sequence[Optional[np.ndarray]], height: int, width: int,
     sum_y = np.bincount(flat, np.repeat(mv['motion_y'] * factor, slots),
                         total + 1)[:total]
     inverse = 1.0 / np.maximum(count, 1)
-    units = np.empty((frames, 2, size), np.float32)
-    units[:, 0] = (sum_x * inverse).reshape(frames, size)
-    units[:, 1] = (sum_y * inverse).reshape(frames, size)
-    cells = _cell_to_unit(rows, cols, grid_w, unit // CELL)
-    # mode='clip' lets take write straight into ``out`` (no buffering).
-    np.take(units, cells, axis=2, mode='clip',
-            out=field.reshape(frames, 2, rows * cols))
-    np.take(count.reshape(frames, size) > 0, cells, axis=1, mode='clip',
-            out=mask.reshape(frames, rows * cols))
+    units = np.empty((frames, 2, grid_h, grid_w), np.float32)
+    np.multiply(sum_x.reshape(frames, grid_h, grid_w), inverse.reshape(
+        frames, grid_h, grid_w), out=units[:, 0], casting='same_kind')
+    np.multiply(sum_y.reshape(frames, grid_h, grid_w), inverse.reshape(
+        frames, grid_h, grid_w), out=units[:, 1], casting='same_kind')
+    _expand(units, field, unit // CELL)
+    _expand(count.reshape(frames, grid_h, grid_w) > 0, mask, unit // CELL)
+
+
+def _expand(units: np.ndarray, out: np.ndarray, factor: int) -> None:
+    """Write (..., h, w) units into (..., rows, cols) cells, factor 1 or 2.
+
+    Each unit covers ``factor`` x ``factor`` cells; units past the frame's
+    cells are dropped.
+    """
+    rows, cols = out.shape[-2:]
+    if factor == 1:
+        out[...] = units[..., :rows, :cols]
+        return
+    wide = _twice(units)[..., :cols]
+    half = rows // 2
+    row_step = out.strides[-2]
+    pairs = np.lib.stride_tricks.as_strided(
+        out, out.shape[:-2] + (half, 2, cols),
+        out.strides[:-2] + (2 * row_step, row_step, out.strides[-1]))
+    pairs[...] = wide[..., :half, None, :]
+    if rows % 2:  # the last, unpaired row of cells
+        out[..., -1, :] = wide[..., half, :]
+
+
+def _twice(units: np.ndarray) -> np.ndarray:
+    """Every element of the last axis twice in a row (float32 or bool).
+
+    Done on the bits: each value is widened to an integer of twice its size
+    holding it in both halves, which numpy does in long vector loops where
+    ``repeat(2, -1)`` copies element by element (several times slower).
+    """
+    narrow, wide = {4: (np.uint32, np.uint64), 1: (np.uint8, np.uint16)}[
+        units.dtype.itemsize]
+    bits = np.ascontiguousarray(units).view(narrow).astype(wide)
+    bits |= bits << (8 * units.dtype.itemsize)
+    return bits.view(units.dtype)
 
 
 def _lattice_entries(frame_of, x0, y0, w, h, grid_w, size, total):

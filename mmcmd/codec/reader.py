@@ -14,6 +14,7 @@ index, and ``_shown`` maps shown indices to full ones.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
@@ -32,6 +33,11 @@ from .motion import motion_fields
 from .spans import DecodedSpans, Deadline, plan_passes
 
 _WARNED: Set[Tuple[str, str]] = set()
+
+#: streams up to this many bytes keep their packets in memory after
+#: indexing: decode passes then start at a list position instead of
+#: seeking and demuxing the file again.
+PACKET_CACHE_BYTES = 64 << 20
 
 Indices = Union[Sequence[int], np.ndarray]
 
@@ -55,6 +61,10 @@ class CompressedVideo:
         self._pts_to_frame: Dict[int, int] = {}
         self._sequential = False
         self._motion_decoder: Optional[av.CodecContext] = None
+        #: the stream's packets in file order (small files) and the list
+        #: position of each keyframe packet by its decode timestamp.
+        self._packets: Optional[List[av.Packet]] = None
+        self._packet_at: Dict[int, int] = {}
         if not os.path.isfile(self.path):
             raise VideoOpenError(self.path, 'no such file')
         if os.path.getsize(self.path) == 0:
@@ -179,6 +189,8 @@ class CompressedVideo:
         dts: List[int] = []
         keys: List[bool] = []
         shown: List[bool] = []
+        packets: List[av.Packet] = []
+        cached = 0
         container = self._open_container()
         if self._rewind:
             container = self._reopen()
@@ -195,8 +207,15 @@ class CompressedVideo:
                 dts.append(packet.pts if packet.dts is None else packet.dts)
                 keys.append(packet.is_keyframe)
                 shown.append(not packet.is_discard)  # edit-list-hidden
+                if cached <= PACKET_CACHE_BYTES:
+                    cached += packet.size
+                    if packet.is_keyframe:
+                        self._packet_at.setdefault(dts[-1], len(packets))
+                    packets.append(packet)
         except av.error.FFmpegError:
             pass  # a damaged tail: index the packets read so far
+        if cached <= PACKET_CACHE_BYTES and not self._sequential:
+            self._packets = packets
         if self._sequential:
             self._full = self._index_by_decoding(deadline)
             index, self._shown = self._full, np.arange(self._full.num_frames)
@@ -344,13 +363,18 @@ class CompressedVideo:
             '(damaged or cut-short data); re-encode or drop the file')
 
     def _vectors_of(self, frame: av.VideoFrame
-                    ) -> Tuple[Optional[np.ndarray], str]:
-        """(motion-vector array or None, picture type) of a decoded frame."""
+                    ) -> Tuple[Optional[bytes], str]:
+        """(motion-vector bytes or None, picture type) of a decoded frame.
+
+        The bytes are a copy: an array viewing the side data would keep the
+        frame alive, and the decoder would allocate a new picture for every
+        frame (about 10% of the decoding time).
+        """
         kind = pict_type_char(frame.pict_type)
         side = frame.side_data.get('MOTION_VECTORS')
         if side is None or (kind == 'B' and self._zero_b):
             return None, kind
-        return side.to_ndarray(), kind
+        return bytes(side), kind
 
     def _numbered_frames(self, key: Optional[int], deadline: Deadline,
                          motion_only: bool = False
@@ -396,18 +420,19 @@ class CompressedVideo:
         ``motion_only`` frames may come from a decoder that skips pixel
         work the motion vectors do not need (their pixels are not exact).
         """
-        if key is None:
-            container = self._reopen()
-        else:
-            container = self._open_container()
-            self._seek(container, key)
-        stream = self._stream
-        decoder = stream.codec_context
+        packets = self._cached_packets(key)
+        if packets is None:
+            if key is None:
+                self._reopen()
+            else:
+                self._seek(self._open_container(), key)
+            packets = self._container.demux(self._stream)
+        decoder = self._stream.codec_context
         if motion_only and self.decoder_name in PIXEL_FREE_MOTION_CODECS:
             decoder = self._motion_only_decoder()
-            decoder.flush_buffers()  # a new pass: forget earlier frames
+        decoder.flush_buffers()  # a new pass: forget earlier frames
         try:
-            for packet in container.demux(stream):
+            for packet in packets:
                 deadline.check()
                 for frame in decode_packet(packet, decoder):
                     if (frame.width, frame.height) != (self.width,
@@ -420,6 +445,27 @@ class CompressedVideo:
             raise VideoDecodeError(
                 self.path, f'decoding failed ({error}); the file is damaged '
                 '- re-encode or drop it') from None
+
+    def _cached_packets(self, key: Optional[int]
+                        ) -> Optional[Iterator[Optional[av.Packet]]]:
+        """Packets from keyframe ``key`` on (None: the first), then a flush.
+
+        None where the packets are not in memory (large or unindexed
+        streams) or the keyframe has no packet position: then seek.
+        """
+        if self._packets is None:
+            return None
+        start = 0
+        if key is not None:
+            index = self._full_index
+            gop = int(np.searchsorted(index.keyframes, key))
+            if gop > 0:
+                found = self._packet_at.get(int(index.seek_ts[gop]))
+                if found is None:
+                    return None
+                start = found
+        return itertools.chain(itertools.islice(self._packets, start, None),
+                               (None,))
 
     def _motion_only_decoder(self) -> av.CodecContext:
         """The stream's second decoder, for passes that need motion only."""

@@ -60,3 +60,13 @@ def panning_videos(video_dir: Path) -> Dict[str, PanningVideo]:
 def panning(request, panning_videos) -> PanningVideo:
     """Each known-motion video in turn."""
     return panning_videos[request.param]
+
+
+@pytest.fixture(autouse=True, params=['packets_in_memory', 'seeking'])
+def packet_source(request, monkeypatch) -> str:
+    """Every codec test twice: passes replaying the packets kept from
+    indexing (small files, the default) and passes that seek in the file
+    (files over ``PACKET_CACHE_BYTES``)."""
+    if request.param == 'seeking':
+        monkeypatch.setattr('mmcmd.codec.reader.PACKET_CACHE_BYTES', -1)
+    return request.param

@@ -88,7 +88,12 @@ def timed(clock: str) -> Callable[[], float]:
 
 def measure(work: Callable[[], int], repeat: int, clock: Callable[[], float]
             ) -> float:
-    """Median rate (items per second) of ``work``, which returns its count."""
+    """Median rate (items per second) of ``work``, which returns its count.
+
+    One untimed run first, so that no row pays for first-use costs (lazy
+    imports, caches, the allocator growing its heap).
+    """
+    work()
     rates = []
     for _ in range(repeat):
         start = clock()
