@@ -36,6 +36,8 @@ TRANSLATIONS: Dict[int, Tuple[float, float]] = {
     0: (1.0, 0.0), 1: (-1.0, 0.0), 2: (0.0, 1.0), 3: (0.0, -1.0),
     4: (0.5 ** 0.5, 0.5 ** 0.5), 5: (0.5 ** 0.5, -0.5 ** 0.5)}
 SPEED_RANGE = (2.0, 4.0)  # mean object speed, pixels per frame
+OBJECT_SIZE_RANGE = (0.18, 0.26)  # object side, share of the shorter side
+SCENE_CONTRAST = 1.0  # texture contrast of the scenes (0: flat palette mid)
 PAN_RANGE = (0.5, 1.0)  # background pan speed with camera motion, px/frame
 # Colour stops (RGB) of each scene type, mapped from a texture field in [0, 1].
 _PALETTES = np.array([
@@ -79,7 +81,7 @@ def sample_params(class_id: int, scene_id: int, rng: np.random.Generator,
     """Draw one video's random parameters; ``size`` is (width, height) px."""
     width, height = size
     side = min(width, height)
-    obj = max(16, int(round(rng.uniform(0.18, 0.26) * side)))
+    obj = max(16, int(round(rng.uniform(*OBJECT_SIZE_RANGE) * side)))
     speed = float(rng.uniform(*SPEED_RANGE))
     radius, period, phase = 0.0, 0.0, float(rng.uniform(0, 2 * np.pi))
     if class_id in TRANSLATIONS:
@@ -297,6 +299,8 @@ def _scene(params: VideoParams, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     else:  # grass: tall thin streaks
         field = _value_noise(xs, ys, lattice, 1.5, 10.0) * 0.8 + 0.4 * fine
     palette = _PALETTES[scene] + rng.uniform(-12, 12, (3, 3))
+    if SCENE_CONTRAST != 1.0:  # a calibration knob, see the learnability tool
+        field = 0.5 + SCENE_CONTRAST * (field - 0.5)
     pos = np.clip(field, 0, 1) * (len(palette) - 1)
     low = np.minimum(np.floor(pos).astype(np.int64), len(palette) - 2)
     frac = (pos - low)[..., None]

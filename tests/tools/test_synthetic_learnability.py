@@ -1,0 +1,77 @@
+"""tools/analysis/synthetic_learnability.py: the supervised reference check."""
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmcmd.datasets import synthetic
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = ['--num-per-class', '1', '--test-per-class', '1', '--iters', '3',
+        '--batch-size', '4', '--frames', '16', '--size', '64',
+        '--log-every', '1']
+
+
+@pytest.fixture(scope='module')
+def tool():
+    spec = importlib.util.spec_from_file_location(
+        'tool_synthetic_learnability',
+        REPO / 'tools' / 'analysis' / 'synthetic_learnability.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_unbiased_split_spreads_scenes_evenly(tool):
+    args = tool.parse_args(['--frames', '16', '--size', '64'])
+    rng = np.random.default_rng(0)
+    videos, labels, scenes = tool.render_split(10, rng, args, 32)
+    assert videos.shape == (100, 16, 32, 32, 3) and videos.dtype == np.uint8
+    for label in range(10):  # every scene exactly once per class
+        assert sorted(scenes[labels == label]) == list(range(10))
+
+
+def test_variants_change_the_data_and_are_restored(tool):
+    saved = (synthetic.SCENE_CONTRAST, synthetic.OBJECT_SIZE_RANGE,
+             synthetic.scene_image)
+    args = tool.parse_args(['--plain', '--object-size', '0.3', '0.3',
+                            '--frames', '16', '--size', '64'])
+    with tool.data_variant(args):
+        videos, _, _ = tool.render_split(1, np.random.default_rng(0), args,
+                                         64)
+    assert (synthetic.SCENE_CONTRAST, synthetic.OBJECT_SIZE_RANGE,
+            synthetic.scene_image) == saved
+    # Flat grey background: the most common pixel of every frame is 128.
+    for frame in videos.reshape(-1, 64 * 64, 3)[::7]:
+        values, counts = np.unique(frame[:, 0], return_counts=True)
+        assert values[counts.argmax()] == 128
+    # Object side 0.3 x 64 = 19 px at a sub-pixel position: it touches
+    # 19-20 rows and columns (fewer where it leaves the frame).
+    moving = (videos[:, 0] != 128).any(-1).sum((1, 2))
+    assert 19 ** 2 <= np.median(moving) <= 20 ** 2 and moving.max() <= 400
+    flat = tool.parse_args(['--scene-contrast', '0', '--frames', '16',
+                            '--size', '64'])
+    with tool.data_variant(flat):
+        assert synthetic.SCENE_CONTRAST == 0.0
+        rng = np.random.default_rng(1)
+        params = synthetic.sample_params(0, 0, rng, (64, 64), 16)
+        scene = synthetic.scene_image(params)
+    # Contrast 0: every pixel gets the palette's middle colour.
+    assert np.ptp(scene.reshape(-1, 3), axis=0).max() < 1e-3
+
+
+def test_run_writes_a_deterministic_result(tool, tmp_path):
+    out = tmp_path / 'a.json'
+    assert tool.main(TINY + ['--json', str(out)]) == 0
+    first = json.loads(out.read_text())
+    assert first['chance'] == 0.1
+    assert first['chance_loss'] == pytest.approx(np.log(10), abs=1e-4)
+    assert [p['iter'] for p in first['curve']] == [1, 2, 3]
+    assert all(np.isfinite(p['loss']) for p in first['curve'])
+    assert 0 <= first['train_acc'] <= 1 and 0 <= first['test_acc'] <= 1
+    assert first['settings']['input'] == [8, 64, 64]
+    again = tool.run(tool.parse_args(TINY))
+    assert again['curve'] == first['curve']
+    assert again['test_acc'] == first['test_acc']
