@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from multiprocessing import get_all_start_methods, get_context
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import av
 import numpy as np
@@ -73,12 +73,18 @@ class VideoParams:
     scene_seed: int  # seeds the scene instance (offsets, scale, palette)
     pan_x: float  # background motion, px/frame (0 for a still camera)
     pan_y: float
+    scene_contrast: float = 1.0  # texture contrast (0: the flat mid colour)
 
 
 def sample_params(class_id: int, scene_id: int, rng: np.random.Generator,
                   size: Tuple[int, int] = (112, 112), num_frames: int = 48,
-                  camera_motion: bool = False) -> VideoParams:
-    """Draw one video's random parameters; ``size`` is (width, height) px."""
+                  camera_motion: bool = False,
+                  scene_contrast: Optional[float] = None) -> VideoParams:
+    """Draw one video's random parameters; ``size`` is (width, height) px.
+
+    ``scene_contrast`` scales the scene texture around its mean (default
+    :data:`SCENE_CONTRAST`); it draws nothing from ``rng``.
+    """
     width, height = size
     side = min(width, height)
     obj = max(16, int(round(rng.uniform(*OBJECT_SIZE_RANGE) * side)))
@@ -117,7 +123,8 @@ def sample_params(class_id: int, scene_id: int, rng: np.random.Generator,
         centre_x=float(cx), centre_y=float(cy), radius=float(radius),
         period=float(period), phase=phase,
         scene_seed=int(rng.integers(2 ** 31)), pan_x=float(pan_x),
-        pan_y=float(pan_y))
+        pan_y=float(pan_y), scene_contrast=float(
+            SCENE_CONTRAST if scene_contrast is None else scene_contrast))
 
 
 def _pivot(rng: np.random.Generator, width: int, height: int,
@@ -299,8 +306,8 @@ def _scene(params: VideoParams, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     else:  # grass: tall thin streaks
         field = _value_noise(xs, ys, lattice, 1.5, 10.0) * 0.8 + 0.4 * fine
     palette = _PALETTES[scene] + rng.uniform(-12, 12, (3, 3))
-    if SCENE_CONTRAST != 1.0:  # a calibration knob, see the learnability tool
-        field = 0.5 + SCENE_CONTRAST * (field - 0.5)
+    if params.scene_contrast != 1.0:
+        field = 0.5 + params.scene_contrast * (field - 0.5)
     pos = np.clip(field, 0, 1) * (len(palette) - 1)
     low = np.minimum(np.floor(pos).astype(np.int64), len(palette) - 2)
     frac = (pos - low)[..., None]
@@ -437,7 +444,8 @@ def _make_video(job: Tuple[str, dict]) -> dict:
     key = record['rng_key']
     params = sample_params(record['label'], record['scene'],
                            np.random.default_rng(key), record['size'],
-                           record['num_frames'], record['camera_motion'])
+                           record['num_frames'], record['camera_motion'],
+                           record.get('scene_contrast', 1.0))
     path = os.path.join(out_dir, record['path'])
     os.makedirs(os.path.dirname(path), exist_ok=True)
     write_video(path, render_frames(params), record['codec'], record['fps'])
@@ -478,8 +486,13 @@ def generate_dataset(out_dir: str, seed: int = 0,
                      size: Tuple[int, int] = (112, 112), num_frames: int = 48,
                      codec: str = 'h264', camera_motion: bool = False,
                      own_scene_prob: float = 0.85, workers: int = 1,
-                     progress: bool = True, fps: int = 25) -> dict:
+                     progress: bool = True, fps: int = 25,
+                     scene_contrast: float = 1.0) -> dict:
     """Write the three splits, their annotation lists and meta.json.
+
+    ``scene_contrast`` scales the texture of every scene around its mean
+    colour (1: the benchmark's scenes; 0: one flat colour per scene
+    instance, still telling the scene types apart by palette).
 
     Returns the meta dict written to ``out_dir/meta.json``.
 
@@ -498,7 +511,8 @@ def generate_dataset(out_dir: str, seed: int = 0,
             f'{num_train_per_class} and {num_test_per_class}')
     settings = encoder_settings(codec)
     common = dict(size=[width, height], num_frames=int(num_frames),
-                  fps=int(fps), codec=codec, camera_motion=bool(camera_motion))
+                  fps=int(fps), codec=codec, camera_motion=bool(camera_motion),
+                  scene_contrast=float(scene_contrast))
     counts = {'train': num_train_per_class, 'test_same': num_test_per_class,
               'test_swapped': num_test_per_class}
     jobs = [job for split in SPLITS for job in _jobs(

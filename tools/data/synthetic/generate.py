@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--own-scene-prob', type=float, default=0.85,
                         help='share of train / test_same videos shown in '
                         "their class's own scene")
+    parser.add_argument('--scene-contrast', type=float, default=1.0,
+                        help='texture contrast of the scenes: 1 = the '
+                        'benchmark, 0 = flat colours (scene types still '
+                        'differ by palette)')
     parser.add_argument('--camera-motion', action='store_true',
                         help='pan the background slowly (0.5-1 px/frame, '
                         'random direction) in every video')
@@ -89,6 +93,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             num_test_per_class=args.num_test_per_class, size=args.size,
             num_frames=args.frames, codec=args.codec,
             camera_motion=args.camera_motion,
+            scene_contrast=args.scene_contrast,
             own_scene_prob=args.own_scene_prob, workers=args.workers,
             progress=not args.quiet, fps=args.fps)
     except ValueError as error:
