@@ -82,6 +82,33 @@ def motion_only_decoder(source: av.CodecContext, threads: int
     return decoder
 
 
+try:  # PyAV's side-data wrapper, built without caching it on the frame
+    from av.sidedata.sidedata import SideDataContainer as _SideData
+    from av.sidedata.sidedata import Type as _SideDataType
+    _MOTION_VECTORS = _SideDataType.MOTION_VECTORS
+except (ImportError, AttributeError):  # pragma: no cover - other PyAV
+    _SideData = None
+
+
+def motion_vector_bytes(frame: av.VideoFrame) -> Optional[bytes]:
+    """A copy of ``frame``'s MOTION_VECTORS side data (AVMotionVector
+    records), or None when it has none.
+
+    ``frame.side_data`` caches a container on the frame that points back at
+    it; the cycle keeps every decoded picture alive until the garbage
+    collector runs, so the decoder allocates fresh pictures instead of
+    reusing its pool (about 15 us per 340x256 frame). A container of our
+    own goes away with the last reference, and the frame with it.
+    """
+    if _SideData is None:  # pragma: no cover - other PyAV
+        side = frame.side_data.get('MOTION_VECTORS')
+        return None if side is None else bytes(side)
+    for side in _SideData(frame):
+        if side.type is _MOTION_VECTORS:
+            return bytes(side)
+    return None
+
+
 def decode_packet(packet: Optional[av.Packet], decoder: av.CodecContext
                   ) -> List[av.VideoFrame]:
     """Frames out of ``decoder`` for ``packet`` (None: drain it), hidden

@@ -27,7 +27,8 @@ from .errors import (REENCODE_HINT, FrameIndexError, NoMotionVectorsError,
                      VideoTooShortError)
 from .decoders import (MOTION_VECTOR_CODECS, PIXEL_FREE_MOTION_CODECS,
                        ZERO_B_FRAME_CODECS, configure_decoder, decode_packet,
-                       motion_only_decoder, open_container, pict_type_char)
+                       motion_only_decoder, motion_vector_bytes,
+                       open_container, pict_type_char)
 from .index import VideoIndex, build_index, index_from_frames, shown_view
 from .motion import motion_fields
 from .spans import DecodedSpans, Deadline, plan_passes
@@ -366,15 +367,14 @@ class CompressedVideo:
                     ) -> Tuple[Optional[bytes], str]:
         """(motion-vector bytes or None, picture type) of a decoded frame.
 
-        The bytes are a copy: an array viewing the side data would keep the
+        Bytes, not an array viewing the side data: a view would keep the
         frame alive, and the decoder would allocate a new picture for every
         frame (about 10% of the decoding time).
         """
         kind = pict_type_char(frame.pict_type)
-        side = frame.side_data.get('MOTION_VECTORS')
-        if side is None or (kind == 'B' and self._zero_b):
+        if kind == 'B' and self._zero_b:
             return None, kind
-        return bytes(side), kind
+        return motion_vector_bytes(frame), kind
 
     def _numbered_frames(self, key: Optional[int], deadline: Deadline,
                          motion_only: bool = False

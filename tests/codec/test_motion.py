@@ -172,3 +172,23 @@ def test_raw_vector_bytes_paint_like_arrays(panning):
         np.testing.assert_array_equal(out[0], by_array[0])
         np.testing.assert_array_equal(out[1], by_array[1])
     assert by_array[1].any()
+
+
+def test_motion_vector_bytes_copy_the_side_data_and_free_the_frame(panning):
+    import gc
+    from mmcmd.codec.decoders import motion_vector_bytes
+    with av.open(panning.path) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.options = {'flags2': '+export_mvs'}
+        frames = list(container.decode(stream))
+    got = [motion_vector_bytes(f) for f in frames]
+    assert got[0] is None  # the I-frame
+    for frame, raw in zip(frames[1:], got[1:]):
+        # Nothing of ours points at the frame: it dies with its last user.
+        assert not [r for r in gc.get_referrers(frame)
+                    if type(r).__name__ in ('SideDataContainer',
+                                            'MotionVectors')]
+        side = frame.side_data.get('MOTION_VECTORS')
+        expected = None if side is None else side.to_ndarray().tobytes()
+        assert raw == expected
+    assert any(raw for raw in got)
