@@ -25,10 +25,12 @@ from mmcmd.evaluation import recall_at_k
 # ---------------------------------------------------------------- the demo
 @pytest.fixture(scope='module')
 def quick_demo(tmp_path_factory):
-    """Run ``tools/demo.py --quick`` once: 50 tiny videos, 2 iterations."""
+    """Run ``tools/demo.py --quick`` once: 50 tiny videos, 2 iterations
+    (3 train videos per class instead of the quick run's 2)."""
     work = tmp_path_factory.mktemp('demo') / 'out'
     result = run_tool([sys.executable, str(REPO_ROOT / 'tools' / 'demo.py'),
-                       '--quick', '--seed', '3', '--work-dir', str(work)],
+                       '--quick', '--seed', '3', '--work-dir', str(work),
+                       '--num-train-per-class', '3'],
                       REPO_ROOT, timeout=600)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     return work, result.stdout
@@ -51,6 +53,9 @@ def test_quick_demo_writes_the_summary(quick_demo):
         assert summary['gaps'][name]['R@1'] == pytest.approx(
             result['same']['R@1'] - result['swapped']['R@1'])
     assert summary['seed'] == 3 and summary['quick'] is True
+    assert summary['num_train_per_class'] == 3
+    train = (work / 'data' / 'train.txt').read_text().splitlines()
+    assert len(train) == 30  # the gallery of the retrieval runs
     png = (work / 'summary.png').read_bytes()
     assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 5000
     markdown = (work / 'summary.md').read_text()
@@ -68,7 +73,7 @@ def test_quick_demo_numbers_come_from_the_dumped_embeddings(quick_demo):
         for split in ('same', 'swapped'):
             emb = demo.load_dumped_embeddings(
                 str(work / name / f'{split}.pkl'))
-            assert emb['gallery'].shape == (20, 128)  # 2 train per class
+            assert emb['gallery'].shape == (30, 128)  # 3 train per class
             assert emb['query'].shape == (10, 128)
             recall = recall_at_k(emb['query'], emb['query_labels'],
                                  emb['gallery'], emb['gallery_labels'],

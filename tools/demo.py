@@ -53,6 +53,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--quick', action='store_true',
                         help='tiny data and 2 iterations per method (a '
                         'smoke test of the whole chain, numbers meaningless)')
+    parser.add_argument('--num-train-per-class', type=int, default=None,
+                        metavar='N',
+                        help='train videos per class (default 24). The '
+                        'schedule is 20 epochs, so N also scales the '
+                        'iterations: N=240 gives 3000 per method, the budget '
+                        'at which a supervised encoder learns the motions '
+                        '(docs/scene_bias.md; about 10x the default run)')
     parser.add_argument('--skip-generate', action='store_true',
                         help='reuse WORK_DIR/data if it holds a data set')
     parser.add_argument('--jobs', type=int, default=2,
@@ -183,7 +190,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from mmcmd import demo
     from mmcmd.datasets import synthetic
-    data_kwargs = QUICK_DATA if args.quick else {}
+    data_kwargs = dict(QUICK_DATA) if args.quick else {}
+    if args.num_train_per_class is not None:
+        data_kwargs['num_train_per_class'] = args.num_train_per_class
     have_data = osp.isfile(osp.join(data_dir, 'meta.json'))
     if args.skip_generate and have_data:
         progress(f'[1/5] reusing the data set in {data_dir}')
@@ -251,6 +260,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                     'R@5': metrics['retrieval/R@5'],
                                     'linear': linear}
     info = dict(seed=args.seed, quick=bool(args.quick),
+                num_train_per_class=args.num_train_per_class or (
+                    QUICK_DATA['num_train_per_class'] if args.quick else 24),
                 wall_time_s=round(time.time() - progress.start, 1),
                 threads_per_step=args.threads, parallel_steps=args.jobs,
                 data_dir=data_dir,
