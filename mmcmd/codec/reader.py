@@ -457,10 +457,9 @@ class CompressedVideo:
             return None
         start = 0
         if key is not None:
-            index = self._full_index
-            gop = int(np.searchsorted(index.keyframes, key))
+            gop, seek_ts = self._gop_of(key)
             if gop > 0:
-                found = self._packet_at.get(int(index.seek_ts[gop]))
+                found = self._packet_at.get(seek_ts)
                 if found is None:
                     return None
                 start = found
@@ -474,6 +473,13 @@ class CompressedVideo:
                 self._stream.codec_context, self._threads)
         return self._motion_decoder
 
+    def _gop_of(self, key: int) -> Tuple[int, int]:
+        """(GOP number, decode timestamp of its keyframe) of keyframe
+        ``key`` (full index)."""
+        index = self._full_index
+        gop = int(np.searchsorted(index.keyframes, key))
+        return gop, int(index.seek_ts[gop])
+
     def _seek(self, container: av.container.InputContainer,
               key: int) -> None:
         """Seek to the GOP starting at frame ``key`` (full index).
@@ -483,10 +489,9 @@ class CompressedVideo:
         entry) has no seek point there.
         """
         try:
-            index = self._full_index
-            gop = int(np.searchsorted(index.keyframes, key))
-            container.seek(int(index.seek_ts[gop]), stream=self._stream,
-                           backward=True, any_frame=gop == 0)
+            gop, seek_ts = self._gop_of(key)
+            container.seek(seek_ts, stream=self._stream, backward=True,
+                           any_frame=gop == 0)
         except av.error.FFmpegError as error:
             raise VideoDecodeError(
                 self.path, f'cannot seek in the file ({error}); remux or '

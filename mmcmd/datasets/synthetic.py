@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from multiprocessing import get_all_start_methods, get_context
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 import av
 import numpy as np
@@ -37,7 +37,6 @@ TRANSLATIONS: Dict[int, Tuple[float, float]] = {
     4: (0.5 ** 0.5, 0.5 ** 0.5), 5: (0.5 ** 0.5, -0.5 ** 0.5)}
 SPEED_RANGE = (2.0, 4.0)  # mean object speed, pixels per frame
 OBJECT_SIZE_RANGE = (0.18, 0.26)  # object side, share of the shorter side
-SCENE_CONTRAST = 1.0  # texture contrast of the scenes (0: flat palette mid)
 PAN_RANGE = (0.5, 1.0)  # background pan speed with camera motion, px/frame
 # Colour stops (RGB) of each scene type, mapped from a texture field in [0, 1].
 _PALETTES = np.array([
@@ -79,11 +78,11 @@ class VideoParams:
 def sample_params(class_id: int, scene_id: int, rng: np.random.Generator,
                   size: Tuple[int, int] = (112, 112), num_frames: int = 48,
                   camera_motion: bool = False,
-                  scene_contrast: Optional[float] = None) -> VideoParams:
+                  scene_contrast: float = 1.0) -> VideoParams:
     """Draw one video's random parameters; ``size`` is (width, height) px.
 
-    ``scene_contrast`` scales the scene texture around its mean (default
-    :data:`SCENE_CONTRAST`); it draws nothing from ``rng``.
+    ``scene_contrast`` scales the scene texture around its mean colour (1:
+    the benchmark's scenes); it draws nothing from ``rng``.
     """
     width, height = size
     side = min(width, height)
@@ -123,8 +122,7 @@ def sample_params(class_id: int, scene_id: int, rng: np.random.Generator,
         centre_x=float(cx), centre_y=float(cy), radius=float(radius),
         period=float(period), phase=phase,
         scene_seed=int(rng.integers(2 ** 31)), pan_x=float(pan_x),
-        pan_y=float(pan_y), scene_contrast=float(
-            SCENE_CONTRAST if scene_contrast is None else scene_contrast))
+        pan_y=float(pan_y), scene_contrast=float(scene_contrast))
 
 
 def _pivot(rng: np.random.Generator, width: int, height: int,
@@ -358,10 +356,12 @@ def _paste(frame: np.ndarray, texture: np.ndarray, left: float,
 
 def render_video(class_id: int, scene_id: int, rng: np.random.Generator,
                  size: Tuple[int, int] = (112, 112), num_frames: int = 48,
-                 camera_motion: bool = False) -> np.ndarray:
+                 camera_motion: bool = False,
+                 scene_contrast: float = 1.0) -> np.ndarray:
     """Draw parameters from ``rng`` and render: uint8 (T, H, W, 3) RGB."""
     return render_frames(sample_params(class_id, scene_id, rng, size,
-                                       num_frames, camera_motion))
+                                       num_frames, camera_motion,
+                                       scene_contrast))
 
 
 def assign_scenes(num_per_class: int, split: str, rng: np.random.Generator,

@@ -232,24 +232,21 @@ def test_mpeg4_quarter_pel_uses_motion_scale(tmp_path):
             (1.25, -0.75), abs=1e-6)
 
 
-def test_small_files_replay_packets_instead_of_seeking(panning, packet_source):
+def test_small_files_replay_packets_instead_of_seeking(panning, packet_source,
+                                                       monkeypatch):
     """A pass over several GOPs replays the packets kept from indexing (no
     seek in the file) unless the stream is over the cache limit."""
     with CompressedVideo(panning.path) as video:
         assert video.num_frames == panning.frames  # builds the index
         kept = video._packets
         assert (kept is not None) == (packet_source == 'packets_in_memory')
-        if kept is not None:
-            assert len(kept) == video.num_frames
-            late = video.num_frames - 2
-            by_replay = video.read_motion([late, 3])
-    if kept is not None:
-        import mmcmd.codec.reader as reader
-        old, reader.PACKET_CACHE_BYTES = reader.PACKET_CACHE_BYTES, -1
-        try:
-            with CompressedVideo(panning.path) as video:
-                by_seek = video.read_motion([late, 3])
-        finally:
-            reader.PACKET_CACHE_BYTES = old
-        np.testing.assert_array_equal(by_replay[0], by_seek[0])
-        np.testing.assert_array_equal(by_replay[1], by_seek[1])
+        late = video.num_frames - 2
+        first = video.read_motion([late, 3])
+    if kept is None:
+        return
+    assert len(kept) == panning.frames
+    monkeypatch.setattr('mmcmd.codec.reader.PACKET_CACHE_BYTES', -1)
+    with CompressedVideo(panning.path) as video:
+        by_seek = video.read_motion([late, 3])
+    np.testing.assert_array_equal(first[0], by_seek[0])
+    np.testing.assert_array_equal(first[1], by_seek[1])

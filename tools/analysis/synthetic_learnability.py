@@ -46,8 +46,6 @@ except ImportError:
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODELS_CFG = osp.join(REPO, 'configs', 'synthetic', '_base_', 'models.py')
-MEAN = (123.675, 116.28, 103.53)
-STD = (58.395, 57.12, 57.375)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -87,11 +85,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 @contextlib.contextmanager
 def data_variant(args: argparse.Namespace) -> Iterator[None]:
-    """Set the generator's module constants for this check, then restore."""
+    """Set the generator's object size or plain background for this check,
+    then restore them (the scene contrast is passed per video)."""
     from mmcmd.datasets import synthetic
-    saved = (synthetic.SCENE_CONTRAST, synthetic.OBJECT_SIZE_RANGE,
-             synthetic.scene_image)
-    synthetic.SCENE_CONTRAST = float(args.scene_contrast)
+    saved = synthetic.OBJECT_SIZE_RANGE, synthetic.scene_image
     if args.object_size:
         synthetic.OBJECT_SIZE_RANGE = tuple(args.object_size)
     if args.plain:
@@ -100,8 +97,7 @@ def data_variant(args: argparse.Namespace) -> Iterator[None]:
     try:
         yield
     finally:
-        (synthetic.SCENE_CONTRAST, synthetic.OBJECT_SIZE_RANGE,
-         synthetic.scene_image) = saved
+        synthetic.OBJECT_SIZE_RANGE, synthetic.scene_image = saved
 
 
 def render_split(per_class: int, rng: np.random.Generator,
@@ -115,7 +111,8 @@ def render_split(per_class: int, rng: np.random.Generator,
     for label in range(len(synthetic.CLASSES)):
         for scene in rng.permutation(np.arange(per_class) % num_scenes):
             frames = synthetic.render_video(
-                label, int(scene), rng, (args.size, args.size), args.frames)
+                label, int(scene), rng, (args.size, args.size), args.frames,
+                scene_contrast=args.scene_contrast)
             videos.append(np.stack([cv2.resize(
                 f, (side, side), interpolation=cv2.INTER_AREA)
                 for f in frames]))
@@ -140,11 +137,13 @@ def to_clips(videos: np.ndarray, starts: np.ndarray, clip_len: int,
              interval: int):
     """Normalised float clips (N, 3, T, H, W) starting at ``starts``."""
     import torch
+    from mmcmd.models.data_preprocessors.cmd_data_preprocessor import (
+        IMAGENET_MEAN, IMAGENET_STD)
     idx = starts[:, None] + interval * np.arange(clip_len)[None]
     clips = videos[np.arange(len(videos))[:, None], idx]  # N T H W C
     x = torch.from_numpy(np.ascontiguousarray(clips)).permute(0, 4, 1, 2, 3)
-    mean = torch.tensor(MEAN).view(1, 3, 1, 1, 1)
-    std = torch.tensor(STD).view(1, 3, 1, 1, 1)
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1, 1)
     return (x.float() - mean) / std
 
 
