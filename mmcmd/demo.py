@@ -160,6 +160,18 @@ def read_test_metrics(work_dir: str) -> Dict[str, float]:
                 if isinstance(v, (int, float))}
 
 
+def evaluation_done(work_dir: str, dump: str, checkpoint: str) -> bool:
+    """Whether a ``tools/test.py`` run of ``checkpoint`` finished: its metrics
+    in ``work_dir`` and its embeddings in ``dump``, both written after the
+    checkpoint (a resumed pretraining that saved a newer one invalidates
+    them)."""
+    files = glob.glob(os.path.join(work_dir, '*', '*.json'))
+    if not files or not os.path.isfile(dump):
+        return False
+    written = min(os.path.getmtime(dump), max(map(os.path.getmtime, files)))
+    return written >= os.path.getmtime(checkpoint)
+
+
 def gaps(methods: Mapping[str, Mapping[str, Mapping[str, float]]]
          ) -> Dict[str, Dict[str, float]]:
     """Same-minus-swapped difference of every metric of every method."""

@@ -92,6 +92,54 @@ def test_quick_demo_numbers_come_from_the_dumped_embeddings(quick_demo):
     assert not np.allclose(embeddings['rgb_contrast'], embeddings['random'])
 
 
+def test_resumed_demo_keeps_finished_steps(quick_demo, tmp_path):
+    """``--resume`` in a copy of a finished demo whose CMD evaluation on
+    test_same was lost: the pretrainings resume from their last checkpoint
+    without training again, the lost evaluation runs again, the others are
+    kept, and the summary comes out the same."""
+    import shutil
+    work = tmp_path / 'out'
+    shutil.copytree(quick_demo[0], work)
+    before = json.loads((work / 'summary.json').read_text())
+    (work / 'cmd' / 'same.pkl').unlink()
+    kept = work / 'rgb_contrast' / 'swapped.pkl'
+    kept_mtime = kept.stat().st_mtime
+    train_log = work / 'logs' / 'train_cmd.log'
+    old_log = train_log.read_text()
+    result = run_tool([sys.executable, str(REPO_ROOT / 'tools' / 'demo.py'),
+                       '--quick', '--seed', '3', '--work-dir', str(work),
+                       '--num-train-per-class', '3', '--resume'],
+                      REPO_ROOT, timeout=600)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert 'reusing the data set' in result.stdout
+    assert 'rgb_contrast/swapped: done before, kept' in result.stdout
+    assert 'cmd/same: done before' not in result.stdout
+    assert (work / 'cmd' / 'same.pkl').is_file()
+    assert kept.stat().st_mtime == kept_mtime
+    log = train_log.read_text()
+    assert log.startswith(old_log)  # the first run's log is kept
+    resumed = log[len(old_log):]
+    assert 'resumed from the latest checkpoint' in resumed.lower()
+    assert 'Epoch(train)' not in resumed  # nothing left to train
+    after = json.loads((work / 'summary.json').read_text())
+    assert after['methods'] == before['methods']
+
+
+def test_evaluation_done_needs_both_outputs_newer_than_checkpoint(tmp_path):
+    checkpoint, dump = tmp_path / 'epoch_1.pth', tmp_path / 'same.pkl'
+    metrics = tmp_path / 'eval' / '20260101_000000' / '20260101_000000.json'
+    checkpoint.write_bytes(b'x')
+    args = (str(tmp_path / 'eval'), str(dump), str(checkpoint))
+    assert not demo.evaluation_done(*args)
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text('{"retrieval/R@1": 0.5}')
+    assert not demo.evaluation_done(*args)  # no embeddings
+    dump.write_bytes(b'x')
+    assert demo.evaluation_done(*args)
+    os.utime(checkpoint, (metrics.stat().st_mtime + 10,) * 2)
+    assert not demo.evaluation_done(*args)  # a newer checkpoint
+
+
 def test_random_init_checkpoint_is_seeded(tmp_path):
     config = str(REPO_ROOT / 'configs' / 'synthetic' /
                  'retrieval_r2plus1d-10_8x2x4_synthetic-test-same.py')

@@ -62,6 +62,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         '(docs/scene_bias.md; about 10x the default run)')
     parser.add_argument('--skip-generate', action='store_true',
                         help='reuse WORK_DIR/data if it holds a data set')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue a stopped demo in WORK_DIR with the '
+                        'same flags: reuse its data, resume each pretraining '
+                        'from its last checkpoint (saved every epoch) and '
+                        'skip the evaluations that finished after it')
     parser.add_argument('--jobs', type=int, default=2,
                         help='steps run at the same time (default 2)')
     parser.add_argument('--threads', type=int, default=1,
@@ -91,11 +96,12 @@ class Job:
     """One tools/train.py or tools/test.py subprocess, logged to a file."""
 
     def __init__(self, name: str, args: List[str], log_path: str,
-                 env: Dict[str, str]) -> None:
+                 env: Dict[str, str], append: bool = False) -> None:
         self.name = name
         self.args = args
         self.log_path = log_path
         self.env = env
+        self.append = append  # keep the log of the run this one resumes
         self.proc: Optional[subprocess.Popen] = None
         self.started = 0.0
         self.epoch = 0
@@ -103,7 +109,7 @@ class Job:
 
     def start(self) -> None:
         os.makedirs(osp.dirname(self.log_path), exist_ok=True)
-        self.log = open(self.log_path, 'w')
+        self.log = open(self.log_path, 'a' if self.append else 'w')
         self.log.write(' '.join(self.args) + '\n')
         self.started = time.time()
         self.proc = subprocess.Popen(
@@ -194,7 +200,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.num_train_per_class is not None:
         data_kwargs['num_train_per_class'] = args.num_train_per_class
     have_data = osp.isfile(osp.join(data_dir, 'meta.json'))
-    if args.skip_generate and have_data:
+    if (args.skip_generate or args.resume) and have_data:
         progress(f'[1/5] reusing the data set in {data_dir}')
     else:
         progress('[1/5] generating the synthetic scene-bias data set')
@@ -214,8 +220,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         train_jobs.append(Job(name, [
             python, osp.join(REPO, 'tools', 'train.py'),
             osp.join(CONFIGS, config), '--work-dir', osp.join(work, name),
-            '--seed', str(args.seed), '--cfg-options'] + options,
-            osp.join(logs, f'train_{name}.log'), env))
+            '--seed', str(args.seed)] + (['--resume'] if args.resume else [])
+            + ['--cfg-options'] + options,
+            osp.join(logs, f'train_{name}.log'), env, append=args.resume))
     run_jobs(train_jobs, args.jobs, progress)
     checkpoints = {name: last_checkpoint(osp.join(work, name))
                    for name in PRETRAIN}
@@ -235,11 +242,15 @@ def main(argv: Optional[List[str]] = None) -> int:
                                    data_dir, 'train')
             options += data_options('test_dataloader.dataset.query', data_dir,
                                     demo.SPLITS[split])
+            eval_dir = osp.join(work, name, f'eval_{split}')
+            dump = osp.join(work, name, f'{split}.pkl')
+            if args.resume and demo.evaluation_done(eval_dir, dump, checkpoint):
+                progress(f'  {name}/{split}: done before, kept')
+                continue
             eval_jobs.append(Job(f'{name}/{split}', [
                 python, osp.join(REPO, 'tools', 'test.py'),
                 osp.join(CONFIGS, config), checkpoint, '--work-dir',
-                osp.join(work, name, f'eval_{split}'), '--dump',
-                osp.join(work, name, f'{split}.pkl'), '--cfg-options']
+                eval_dir, '--dump', dump, '--cfg-options']
                 + options, osp.join(logs, f'test_{name}_{split}.log'), env))
     run_jobs(eval_jobs, args.jobs, progress)
 

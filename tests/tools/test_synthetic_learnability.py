@@ -80,3 +80,19 @@ def test_run_writes_a_deterministic_result(tool, tmp_path):
     again = tool.run(tool.parse_args(TINY))
     assert again['curve'] == first['curve']
     assert again['test_acc'] == first['test_acc']
+
+
+def test_cfg_options_change_the_encoder(tool):
+    default, _ = tool.build_encoder(tool.MODELS_CFG)
+    args = tool.parse_args(['--cfg-options', 'clip_backbone.max_pool=False',
+                            'clip_backbone.zero_init_residual=False'])
+    assert args.cfg_options == {'clip_backbone.max_pool': False,
+                                'clip_backbone.zero_init_residual': False}
+    variant, shape = tool.build_encoder(tool.MODELS_CFG, args.cfg_options)
+    assert shape == (8, 64, 64)
+    assert default.zero_init_residual and not variant.zero_init_residual
+    import torch
+    clip = torch.zeros(1, 3, 8, 64, 64)
+    with torch.no_grad():  # no max-pool: twice the resolution at stage 4
+        assert default(clip).shape == (1, 128, 1, 2, 2)
+        assert variant(clip).shape == (1, 128, 1, 4, 4)

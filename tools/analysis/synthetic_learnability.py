@@ -37,6 +37,7 @@ import time
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
+from mmengine.config import DictAction
 
 try:
     import mmcmd  # noqa: F401
@@ -76,6 +77,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='flat grey background instead of the scenes')
     parser.add_argument('--config', default=MODELS_CFG,
                         help='config with clip_backbone and clip_shape')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        default={}, metavar='KEY=VALUE',
+                        help='overrides of that config, e.g. '
+                        'clip_backbone.max_pool=False')
     parser.add_argument('--threads', type=int, default=1,
                         help='torch threads')
     parser.add_argument('--log-every', type=int, default=50)
@@ -121,11 +126,12 @@ def render_split(per_class: int, rng: np.random.Generator,
     return np.stack(videos), np.array(labels), np.array(scenes)
 
 
-def build_encoder(config: str):
+def build_encoder(config: str, options: Optional[dict] = None):
     """The demo's clip encoder (last stage) and its clip shape."""
     from mmaction.registry import MODELS
     from mmengine.config import Config
     cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options or {})
     backbone = dict(cfg.clip_backbone)
     backbone['out_indices'] = (max(backbone.get('out_indices', (3, ))), )
     encoder = MODELS.build(backbone)
@@ -153,7 +159,7 @@ def run(args: argparse.Namespace) -> Dict:
     from tqdm import tqdm
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    encoder, (clip_len, side, _) = build_encoder(args.config)
+    encoder, (clip_len, side, _) = build_encoder(args.config, args.cfg_options)
     interval = 2  # the demo's frame interval
     span = (clip_len - 1) * interval + 1
     if span > args.frames:
@@ -234,6 +240,7 @@ def run(args: argparse.Namespace) -> Dict:
                       batch_size=args.batch_size, lr=args.lr,
                       seed=args.seed, scene_contrast=args.scene_contrast,
                       object_size=args.object_size, plain=args.plain,
+                      cfg_options=dict(args.cfg_options),
                       input=[clip_len, side, side], interval=interval),
         render_s=round(render_s, 1),
         train_s=round(time.time() - start - render_s, 1))

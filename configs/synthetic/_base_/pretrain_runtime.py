@@ -41,8 +41,10 @@ param_scheduler = [
 auto_scale_lr = dict(enable=False, base_batch_size=batch_size)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=5, ignore_last=False),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs,
-                    max_keep_ckpts=1, save_last=True))
+    # Every epoch, keeping only the newest: a stopped run continues with
+    # `tools/train.py ... --resume` (or `tools/demo.py --resume`).
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
+                    save_last=True))
 custom_hooks = [dict(type='BadVideoMonitorHook', max_bad_ratio=0.05)]
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0, deterministic=False)
