@@ -147,11 +147,17 @@ def linear_probe_accuracy(train_x: np.ndarray, train_y: np.ndarray,
     return float(np.mean(pred == np.asarray(test_y)))
 
 
+def _metric_files(work_dir: str) -> List[str]:
+    """The ``<timestamp>/<timestamp>.json`` metric files that mmengine's
+    logger writes for each ``tools/test.py`` run in ``work_dir``, oldest
+    first."""
+    return sorted(glob.glob(os.path.join(work_dir, '*', '*.json')),
+                  key=os.path.getmtime)
+
+
 def read_test_metrics(work_dir: str) -> Dict[str, float]:
-    """Metrics of the newest ``tools/test.py`` run in ``work_dir`` (the
-    ``<timestamp>/<timestamp>.json`` file mmengine's logger writes)."""
-    files = sorted(glob.glob(os.path.join(work_dir, '*', '*.json')),
-                   key=os.path.getmtime)
+    """Metrics of the newest ``tools/test.py`` run in ``work_dir``."""
+    files = _metric_files(work_dir)
     if not files:
         raise FileNotFoundError(f'no test metrics (*/*.json) under '
                                 f'{work_dir}; did tools/test.py finish?')
@@ -165,10 +171,10 @@ def evaluation_done(work_dir: str, dump: str, checkpoint: str) -> bool:
     in ``work_dir`` and its embeddings in ``dump``, both written after the
     checkpoint (a resumed pretraining that saved a newer one invalidates
     them)."""
-    files = glob.glob(os.path.join(work_dir, '*', '*.json'))
+    files = _metric_files(work_dir)
     if not files or not os.path.isfile(dump):
         return False
-    written = min(os.path.getmtime(dump), max(map(os.path.getmtime, files)))
+    written = min(os.path.getmtime(dump), os.path.getmtime(files[-1]))
     return written >= os.path.getmtime(checkpoint)
 
 

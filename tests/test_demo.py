@@ -113,6 +113,7 @@ def test_resumed_demo_keeps_finished_steps(quick_demo, tmp_path):
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     assert 'reusing the data set' in result.stdout
     assert 'rgb_contrast/swapped: done before, kept' in result.stdout
+    assert 'random/swapped: done before, kept' in result.stdout
     assert 'cmd/same: done before' not in result.stdout
     assert (work / 'cmd' / 'same.pkl').is_file()
     assert kept.stat().st_mtime == kept_mtime

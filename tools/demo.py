@@ -227,26 +227,33 @@ def main(argv: Optional[List[str]] = None) -> int:
     checkpoints = {name: last_checkpoint(osp.join(work, name))
                    for name in PRETRAIN}
 
-    progress('[3/5] saving the randomly initialised backbone (seed '
-             f'{args.seed})')
-    checkpoints['random'] = demo.save_initial_checkpoint(
-        osp.join(CONFIGS, RETRIEVAL['same']),
-        osp.join(work, 'random', 'init.pth'), args.seed)
+    init_path = osp.join(work, 'random', 'init.pth')
+    if args.resume and osp.isfile(init_path):
+        # Rewriting it would date it after its evaluations and rerun them.
+        progress('[3/5] reusing the randomly initialised backbone '
+                 f'{init_path}')
+        checkpoints['random'] = init_path
+    else:
+        progress('[3/5] saving the randomly initialised backbone (seed '
+                 f'{args.seed})')
+        checkpoints['random'] = demo.save_initial_checkpoint(
+            osp.join(CONFIGS, RETRIEVAL['same']), init_path, args.seed)
 
     progress('[4/5] retrieval (gallery = train) on test_same and '
              'test_swapped')
     eval_jobs = []
     for name, checkpoint in checkpoints.items():
         for split, config in RETRIEVAL.items():
+            eval_dir = osp.join(work, name, f'eval_{split}')
+            dump = osp.join(work, name, f'{split}.pkl')
+            if args.resume and demo.evaluation_done(eval_dir, dump,
+                                                    checkpoint):
+                progress(f'  {name}/{split}: done before, kept')
+                continue
             options = data_options('test_dataloader.dataset.gallery',
                                    data_dir, 'train')
             options += data_options('test_dataloader.dataset.query', data_dir,
                                     demo.SPLITS[split])
-            eval_dir = osp.join(work, name, f'eval_{split}')
-            dump = osp.join(work, name, f'{split}.pkl')
-            if args.resume and demo.evaluation_done(eval_dir, dump, checkpoint):
-                progress(f'  {name}/{split}: done before, kept')
-                continue
             eval_jobs.append(Job(f'{name}/{split}', [
                 python, osp.join(REPO, 'tools', 'test.py'),
                 osp.join(CONFIGS, config), checkpoint, '--work-dir',
