@@ -6,6 +6,13 @@ from setuptools import find_packages, setup
 ROOT = osp.dirname(osp.abspath(__file__))
 
 
+def read_requirements(name: str) -> list:
+    """The requirement lines of requirements/<name>, comments dropped."""
+    with open(osp.join(ROOT, 'requirements', name)) as f:
+        lines = (line.split('#', 1)[0].strip() for line in f)
+        return [line for line in lines if line]
+
+
 def read_version() -> str:
     scope: dict = {}
     with open(osp.join(ROOT, 'mmcmd', 'version.py')) as f:
@@ -23,27 +30,14 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.9',
     packages=find_packages(include=['mmcmd', 'mmcmd.*']),
-    # mmcv (or mmcv-lite) and torch come from the user's MMAction2
-    # environment; see README.md for a working stack.
-    install_requires=[
-        'torch>=2.1,<3',
-        'mmengine>=0.10.5,<1.0',
-        'mmaction2>=1.2.0,<1.3',
-        'av>=12',
-        'numpy',
-        'scipy',
-        'tqdm',
-        'importlib_metadata',
-    ],
+    # requirements/runtime.txt, plus torch and mmaction2 as ranges: a user's
+    # MMAction2 environment (CUDA build of torch) is kept. The exact stack
+    # that is tested: requirements/torch.txt and requirements/mmaction.txt.
+    install_requires=(['torch>=2.1,<3'] + read_requirements('runtime.txt') +
+                      ['mmaction2>=1.2.0,<1.3']),
     extras_require={
-        'tests': ['pytest>=7', 'pytest-timeout'],
+        'tests': read_requirements('tests.txt'),
         'search': ['faiss-cpu'],
-    },
-    entry_points={
-        'console_scripts': [
-            'mmcmd-train=mmcmd.cli.train:cli',
-            'mmcmd-test=mmcmd.cli.test:cli',
-        ],
     },
     classifiers=[
         'Programming Language :: Python :: 3',

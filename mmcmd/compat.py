@@ -1,9 +1,12 @@
 """Workarounds for upstream packaging bugs of the OpenMMLab stack.
 
 Every function here fixes one upstream problem, names it, and is applied once
-by :func:`apply_all` on ``import mmcmd``. Each has a test in
-``tests/test_compat.py`` that fails without it. When an upstream fix lands,
-delete the function and its line in :func:`apply_all`.
+by :func:`apply_all`, which :func:`mmcmd.register_all_modules` calls before
+anything OpenMMLab is imported (so on ``custom_imports=['mmcmd']`` and on the
+import of any OpenMMLab-facing subpackage; see :mod:`mmcmd`). Importing this
+module applies nothing. Each fix has a test in ``tests/test_compat.py`` that
+fails without it. When an upstream fix lands, delete the function and its
+line in :data:`FIXES`.
 """
 from __future__ import annotations
 

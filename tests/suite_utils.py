@@ -1,28 +1,38 @@
-"""Helpers shared by the suite: tiny real videos, running the tools.
+"""Helpers shared by the suite: tiny real videos, running and importing the
+tools.
 
 Imported as ``from suite_utils import ...`` (a unique module name: several
 test folders have a conftest.py of their own).
 """
 from __future__ import annotations
 
+import importlib.util
 import os
-import os.path as osp
 import socket
 import subprocess
 import sys
+import types
 from pathlib import Path
 
-import av
 import numpy as np
+
+import mmcmd
+from mmcmd.codec.testing import write_frames
+
+# mmcmd.codec alone keeps mmcmd light (no mmengine, no registration); the
+# suite builds models, transforms and datasets from configs, so it loads the
+# plugin's OpenMMLab side once, as custom_imports=['mmcmd'] does.
+mmcmd.register_all_modules(init_default_scope=False)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 
 
 def write_test_video(path: str, num_frames: int = 24, size=(48, 32),
-                     seed: int = 0, codec: str = 'libx264',
+                     seed: int = 0, codec: str = 'h264',
                      fps: int = 25) -> np.ndarray:
-    """Write a small textured video whose content moves 1 px/frame.
+    """Write a small textured H.264 video whose content moves 1 px/frame
+    (:func:`mmcmd.codec.testing.write_frames`, GOP 12, no B-frames).
 
     Returns the RGB frames that were encoded, (T, H, W, 3) uint8.
     """
@@ -31,18 +41,27 @@ def write_test_video(path: str, num_frames: int = 24, size=(48, 32),
     texture = rng.integers(0, 256, (height, width + num_frames, 3),
                            dtype=np.uint8)
     frames = np.stack([texture[:, t:t + width] for t in range(num_frames)])
-    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
-    with av.open(path, 'w') as container:
-        stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height = width, height
-        stream.pix_fmt = 'yuv420p'
-        for frame in frames:
-            for packet in stream.encode(
-                    av.VideoFrame.from_ndarray(frame, format='rgb24')):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    write_frames(path, frames, codec=codec, fps=fps)
     return frames
+
+
+def load_tool(relpath: str) -> types.ModuleType:
+    """Import a script of the repository (``'tools/demo.py'``) as a module,
+    so a test can call its functions; it is registered in ``sys.modules``
+    as ``tool_<file stem>`` (dataclasses and pickling look it up there)."""
+    path = REPO_ROOT / relpath
+    if not path.is_file():
+        raise FileNotFoundError(f'{path}: no such tool script')
+    name = 'tool_' + path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 
 
 def make_tiny_dataset(root: Path, num_classes: int = 3,

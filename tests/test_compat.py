@@ -1,7 +1,10 @@
-"""Each workaround of mmcmd.compat: the failure without it, the fix with it.
+"""Each workaround of mmcmd.compat: the failure without it, the fix with it;
+and when importing mmcmd sets up the OpenMMLab side.
 
-Every check runs in a fresh interpreter with ``MMCMD_NO_COMPAT=1`` so that
-``import mmcmd.compat`` does not apply anything by itself.
+Every check runs in a fresh interpreter with ``MMCMD_NO_COMPAT=1``: importing
+``mmcmd.compat`` after mmengine (as some checks do) would otherwise apply
+every fix through ``mmcmd/__init__.py`` before the check could show the
+failure.
 """
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ import sys
 import textwrap
 
 import pytest
-
 from suite_utils import REPO_ROOT
 
 
@@ -96,7 +98,8 @@ RUNNER_LIKE_CHECKPOINT = textwrap.dedent("""
         hub.update_scalar('train/loss', v)
     hub.update_info('iter', np.int64(7))
     hub.update_info('lr', np.float64(0.5))
-    ckpt = dict(meta=dict(epoch=1, seed=np.int64(3), dtype=np.dtype('float32')),
+    ckpt = dict(meta=dict(epoch=1, seed=np.int64(3),
+                          dtype=np.dtype('float32')),
                 state_dict={'w': torch.ones(2)},
                 message_hub=hub.state_dict())
     path = os.path.join(tempfile.mkdtemp(), 'ckpt.pth')
@@ -157,7 +160,7 @@ def test_allow_list_keeps_refusing_code(tmp_path):
 
 
 def test_cpu_pytorch_launcher(tmp_path):
-    env_setup = textwrap.dedent(f"""
+    env_setup = textwrap.dedent("""
         import os
         os.environ.update(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
                           MASTER_ADDR='127.0.0.1', MASTER_PORT='29611')
@@ -201,21 +204,94 @@ def test_cpu_ddp_wrapper():
     assert fixed.returncode == 0, fixed.stderr
 
 
-def test_import_mmcmd_then_mmaction_models_in_this_env():
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    env.pop('MMCMD_NO_COMPAT', None)
-    result = subprocess.run(
-        [sys.executable, '-W', 'error::UserWarning', '-c',
-         'import mmcmd; import mmaction.models; '
-         'from mmaction.registry import MODELS; '
-         "assert MODELS.get('Recognizer3D') is not None; print('ok')"],
-        capture_output=True, text=True, env=env, timeout=120)
-    assert result.returncode == 0, result.stderr
-
-
 @pytest.mark.parametrize('fix', ['provide_missing_drn',
                                  'allow_mmengine_checkpoints_with_weights_only'])
 def test_apply_all_is_idempotent(fix):
     import mmcmd.compat as c
     assert fix in c.apply_all()
     assert c.apply_all() == c.apply_all()
+
+
+# ------------------------------------------------------------ import paths
+HEAVY = "[m for m in ('torch', 'mmengine', 'mmaction') if m in sys.modules]"
+
+
+def run_fresh(code: str, no_compat: bool = False
+              ) -> subprocess.CompletedProcess:
+    """``code`` in a fresh interpreter where a UserWarning is an error;
+    ``no_compat`` sets MMCMD_NO_COMPAT."""
+    env = {k: v for k, v in os.environ.items() if k != 'MMCMD_NO_COMPAT'}
+    env['PYTHONPATH'] = str(REPO_ROOT)
+    if no_compat:
+        env['MMCMD_NO_COMPAT'] = '1'
+    return subprocess.run([sys.executable, '-W', 'error::UserWarning', '-c',
+                           textwrap.dedent(code)],
+                          capture_output=True, text=True, env=env,
+                          timeout=120, cwd=str(REPO_ROOT))
+
+
+def test_import_codec_needs_only_pyav_and_numpy():
+    result = run_fresh(f"""
+        import sys
+        import mmcmd.codec, mmcmd.codec.testing, mmcmd.codec.encode
+        import mmcmd
+        print({HEAVY}, mmcmd.compat.__name__ if 'mmcmd.compat' in
+              sys.modules else None)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ['[]', 'None']
+
+
+def test_custom_imports_register_modules_and_apply_compat(tmp_path):
+    config = tmp_path / 'cfg.py'
+    config.write_text("custom_imports = dict(imports=['mmcmd'], "
+                      "allow_failed_imports=False)\n"
+                      "model = dict(type='CMD')\n")
+    result = run_fresh(f"""
+        import sys
+        from mmengine.config import Config
+        cfg = Config.fromfile({str(config)!r})
+        from mmaction.registry import MODELS, TRANSFORMS
+        import mmcmd.compat
+        print(MODELS.get('CMD').__name__, TRANSFORMS.get('CMDDecode').__name__,
+              MODELS.get('FrozenBackbone').__name__,
+              'mmaction.models.localizers.drn' in sys.modules,
+              'allow_cpu_ddp' in mmcmd.compat.apply_all())
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ['CMD', 'CMDDecode', 'FrozenBackbone',
+                                     'True', 'True']
+
+
+def test_register_all_modules_after_a_light_import():
+    """mmcmd imported before any OpenMMLab module stays light; one call sets
+    everything up (mmaction2 then imports without a warning) and makes
+    'mmaction' the default scope."""
+    result = run_fresh("""
+        import mmcmd.codec
+        import mmengine
+        import mmcmd  # already imported: nothing happens
+        from mmaction.registry import MODELS
+        before = 'CMD' in MODELS.module_dict
+        mmcmd.register_all_modules()
+        import mmaction.models
+        from mmengine.registry import DefaultScope
+        print(before, MODELS.get('CMD').__name__,
+              MODELS.get('Recognizer3D').__name__,
+              DefaultScope.get_current_instance().scope_name)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ['False', 'CMD', 'Recognizer3D',
+                                     'mmaction']
+
+
+def test_no_compat_switch_turns_the_automatic_set_up_off():
+    result = run_fresh("""
+        import mmengine
+        import mmcmd
+        import mmcmd.compat
+        import sys
+        print(mmcmd.compat._APPLIED, 'mmcmd.models' in sys.modules)
+    """, no_compat=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ['[]', 'False']

@@ -11,15 +11,11 @@ import sys
 import numpy as np
 import pytest
 import torch
+from suite_utils import REPO_ROOT, load_tool, run_tool
 
-from suite_utils import REPO_ROOT, run_tool
+from mmcmd.evaluation import recall_at_k  # also registers every module
 
-import mmcmd  # noqa: F401  (registers the models and transforms)
-import mmcmd.datasets.transforms  # noqa: F401
-import mmcmd.datasets.transforms.multi_view  # noqa: F401
-import mmcmd.models.selfsup.rgb_contrast  # noqa: F401
-from mmcmd import demo
-from mmcmd.evaluation import recall_at_k
+demo = load_tool('tools/demo.py')
 
 
 # ---------------------------------------------------------------- the demo
@@ -165,8 +161,10 @@ def tiny_rgb_contrast(symmetric: bool = True):
             type='RGBContrast',
             backbone=dict(type='CMDResNet2Plus1d', depth=10, base_channels=8,
                           out_indices=(2, 3)),
-            clip_shape=(8, 32, 32), hidden_channels=32, out_channels=16,
-            temperature=0.2, symmetric=symmetric))
+            neck=dict(type='ClipMapFusion'), clip_shape=(8, 32, 32),
+            hidden_channels=32, out_channels=16,
+            loss=dict(type='GatheredInfoNCE', temperature=0.2),
+            symmetric=symmetric))
     model.init_weights()
     return model
 
@@ -221,6 +219,7 @@ def test_rgb_contrast_needs_two_views_and_embeds_like_cmd():
 # -------------------------------------------------------------- MultiView
 def test_multi_view_decodes_two_independent_views(tmp_path):
     from mmaction.registry import TRANSFORMS
+
     from mmcmd.codec.testing import decode_all_rgb, write_panning_video
     path = write_panning_video(str(tmp_path / 'pan.mp4'), size=(64, 48),
                                frames=40, gop=12, bframes=2)

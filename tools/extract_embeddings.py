@@ -3,49 +3,83 @@
     python tools/extract_embeddings.py \
         configs/embedding/embedding_r2plus1d-26_112px.py CKPT \
         --videos data/ucf101/videos --out work_dirs/ucf101_emb
+    python tools/extract_embeddings.py CONFIG CKPT \
+        --list data/ucf101/ucf101_val_split_1_videos.txt \
+        --root data/ucf101/videos --out work_dirs/ucf101_val
 
-Resumable: rows are flushed to OUT.partial.* after every batch, and a rerun
-skips videos already done. Unreadable videos are skipped and listed with the
-reason in OUT.failed.txt (exit code 0). ``--launcher pytorch`` (torchrun)
+Every video goes through the config's test_pipeline and the model's
+test_step, exactly as in `tools/test.py` with a retrieval config, so the
+vectors equal its --dump embeddings and mmcmd.apis.embed_video's.
+
+Other files of OUT: OUT.failed.txt (`path<TAB>reason` of videos that could
+not be read; they are skipped), OUT.meta.json (config, checkpoint,
+normalize, test_pipeline, dimension). Resumable: rows are flushed to
+OUT.partial.f32 / OUT.partial.txt after every batch, and a rerun skips
+videos already done. Exit code 0 when at least one video is embedded, 1
+when none could be (or on bad arguments). `--launcher pytorch` (torchrun)
 shards the videos over ranks; rank 0 merges the parts in input order.
 """
 import argparse
+import json
 import os
 import os.path as osp
+import re
 import sys
 import time
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 try:
     import mmcmd  # noqa: F401
 except ImportError:  # running from a checkout without pip install
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from mmcmd.apis import embed_clips, init_embedder  # noqa: E402
-from mmcmd.apis.extraction import (ResultStore, VideoClipsDataset,  # noqa
-                                   collate_videos, find_videos, load_final,
-                                   read_video_list, stack_clips,
-                                   strip_prefix, write_outputs)
+from mmcmd.apis import (VideoPipelineDataset, embed_samples,  # noqa
+                        init_embedder)
+from mmcmd.apis.extraction import collate_videos  # noqa: E402
 from mmcmd.apis.search import read_index_file  # noqa: E402
+
+VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg',
+                    '.mpeg', '.flv', '.3gp')
+#: a list line: a path, then optional integer labels (annotation files).
+LIST_LINE = re.compile(r'(?P<path>.+?)(?:\s+-?\d+)*')
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the description's layout; show every default that is set."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ''
+        if action.default not in (None, False, argparse.SUPPRESS) and \
+                '%(default)' not in text:
+            text += ' (default: %(default)s)'
+        return text
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command-line flags."""
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n')[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=HelpFormatter)
     parser.add_argument('config', help='embedding config '
-                        '(configs/embedding/*.py)')
-    parser.add_argument('checkpoint', help='checkpoint with the backbone')
+                        '(configs/embedding/*.py) or any config with a '
+                        'VideoEmbedder model and a test_pipeline')
+    parser.add_argument('checkpoint', help='checkpoint with the backbone '
+                        '(ModelScope pytorch_model.pt, mmengine .pth, '
+                        'official CMD)')
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument('--videos', help='folder searched recursively')
-    source.add_argument('--list', help='text file, one video path a line')
-    parser.add_argument('--root', help='folder the --list paths are under')
+    source.add_argument('--videos', help='folder searched recursively for '
+                        f'{", ".join(VIDEO_EXTENSIONS)} files')
+    source.add_argument('--list', help='text file, one video a line: '
+                        '`path` or `path label` (the annotation files of '
+                        'tools/data); blank lines and # comments skipped')
+    parser.add_argument('--root', help='folder the relative --list paths '
+                        'are under (the dataset video root); unset: as '
+                        'written, relative to the working directory')
     parser.add_argument('--out', required=True,
                         help='output prefix: OUT.npy, OUT.index.txt, ...')
     parser.add_argument('--batch-size', type=int, default=4,
@@ -54,9 +88,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='dataloader worker processes (decoding)')
     parser.add_argument('--device', default='cpu', help="e.g. 'cpu', 'cuda'")
     parser.add_argument('--normalize', action='store_true',
-                        help='L2-normalise the embeddings')
+                        help='L2-normalise the embeddings (as '
+                        'model.normalize=True)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='config overrides, e.g. embedding.num_clips=5')
+                        help='config overrides, e.g. '
+                        'test_pipeline.1.num_clips=5')
     parser.add_argument('--launcher', choices=['none', 'pytorch'],
                         default='none', help='pytorch: one process per rank '
                         '(torchrun)')
@@ -65,6 +101,167 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# ------------------------------------------------------------ inputs ---
+def find_videos(root: str, extensions: Sequence[str] = VIDEO_EXTENSIONS
+                ) -> List[str]:
+    """Video files under ``root`` (recursive, sorted), joined to ``root``."""
+    found = []
+    for folder, _, names in os.walk(root):
+        found += [osp.join(folder, n) for n in names
+                  if n.lower().endswith(tuple(extensions))]
+    return sorted(found)
+
+
+def read_video_list(path: str, root: Optional[str] = None) -> List[str]:
+    """Paths of a list file: ``path`` or ``path label ...`` lines (trailing
+    integer labels dropped), blank lines and ``#`` comments skipped,
+    relative paths joined to ``root``."""
+    with open(path, encoding='utf-8-sig') as f:
+        lines = [line.strip() for line in f]
+    paths = [LIST_LINE.fullmatch(line).group('path') for line in lines
+             if line and not line.startswith('#')]
+    return [osp.join(root, p) for p in paths] if root else paths
+
+
+# ------------------------------------------------------------ store ---
+def strip_prefix(out: str) -> str:
+    """Output prefix without a trailing ``.npy``."""
+    return out[:-len('.npy')] if out.endswith('.npy') else out
+
+
+def load_final(prefix: str) -> Dict[str, np.ndarray]:
+    """path -> vector of a finished ``prefix.npy`` + ``prefix.index.txt``."""
+    npy, index = prefix + '.npy', prefix + '.index.txt'
+    if not (osp.isfile(npy) and osp.isfile(index)):
+        return {}
+    vectors, paths = np.load(npy), read_index_file(index)
+    if len(paths) != len(vectors):
+        raise ValueError(f'{npy!r} has {len(vectors)} rows but {index!r} '
+                         f'{len(paths)} paths; delete both to start afresh')
+    return dict(zip(paths, vectors))
+
+
+def write_outputs(prefix: str, done: Dict[str, np.ndarray],
+                  order: Sequence[str], failures: Sequence[Tuple[str, str]],
+                  meta: dict) -> int:
+    """Final files of ``prefix`` for the videos of ``order`` that are done."""
+    paths = [p for p in dict.fromkeys(order) if p in done]
+    dim = meta.get('dim') or 0
+    rows = (np.stack([done[p] for p in paths]).astype(np.float32)
+            if paths else np.zeros((0, dim), np.float32))
+    np.save(prefix + '.npy', rows)
+    with open(prefix + '.index.txt', 'w', encoding='utf-8') as f:
+        f.write(''.join(p + '\n' for p in paths))
+    with open(prefix + '.failed.txt', 'w', encoding='utf-8') as f:
+        f.write(''.join(f'{p}\t{" ".join(r.split())}\n' for p, r in failures))
+    with open(prefix + '.meta.json', 'w', encoding='utf-8') as f:
+        json.dump(dict(meta, count=len(paths)), f, indent=1)
+    for suffix in ('.partial.f32', '.partial.txt'):
+        if osp.exists(prefix + suffix):
+            os.remove(prefix + suffix)
+    return len(paths)
+
+
+class ResultStore:
+    """Embeddings done so far under ``prefix``: finished + partial files.
+
+    Args:
+        prefix: output prefix.
+        meta: what the vectors depend on (config, checkpoint, normalize,
+            test_pipeline); outputs written with other values are refused.
+    """
+
+    CHECKED = ('config', 'checkpoint', 'normalize', 'test_pipeline')
+
+    def __init__(self, prefix: str, meta: dict) -> None:
+        self.prefix = prefix
+        self.meta = dict(meta)
+        self.done: Dict[str, np.ndarray] = {}
+        self._check_meta()
+        self.done.update(load_final(prefix))
+        self.done.update(self._load_partial())
+        self._rows = None
+        self._paths = None
+
+    @property
+    def dim(self) -> Optional[int]:
+        """Embedding dimension, once known."""
+        return self.meta.get('dim')
+
+    def _check_meta(self) -> None:
+        path = self.prefix + '.meta.json'
+        if not osp.isfile(path):
+            return
+        with open(path, encoding='utf-8') as f:
+            old = json.load(f)
+        for key in self.CHECKED:
+            if key in self.meta and old.get(key) != self.meta[key]:
+                raise ValueError(
+                    f'{path!r} was written with another {key} '
+                    f'({old.get(key)!r}) than this run '
+                    f'({self.meta[key]!r}); use another --out or delete the '
+                    'old outputs')
+        if old.get('dim') is not None:
+            self.meta['dim'] = old['dim']
+
+    def _load_partial(self) -> Dict[str, np.ndarray]:
+        """Consistent rows of the partial files (a torn tail is cut off)."""
+        rows_path, paths_path = (self.prefix + '.partial.f32',
+                                 self.prefix + '.partial.txt')
+        if self.dim is None or not osp.isfile(paths_path) or \
+                not osp.isfile(rows_path):
+            return {}
+        with open(paths_path, encoding='utf-8') as f:
+            lines = f.read().split('\n')[:-1]  # a torn last line has no \n
+        raw = np.fromfile(rows_path, dtype=np.float32)
+        count = min(len(lines), raw.size // self.dim)
+        vectors = raw[:count * self.dim].reshape(count, self.dim)
+        return dict(zip(lines[:count], vectors))
+
+    def _open_partial(self) -> None:
+        """Rewrite the partial files with every row done, then append."""
+        with open(self.prefix + '.meta.json', 'w', encoding='utf-8') as f:
+            json.dump(self.meta, f, indent=1)
+        paths = list(self.done)
+        rows = (np.stack([self.done[p] for p in paths]).astype(np.float32)
+                if paths else np.zeros((0, self.dim), np.float32))
+        rows.tofile(self.prefix + '.partial.f32')
+        with open(self.prefix + '.partial.txt', 'w', encoding='utf-8') as f:
+            f.write(''.join(p + '\n' for p in paths))
+        self._rows = open(self.prefix + '.partial.f32', 'ab')
+        self._paths = open(self.prefix + '.partial.txt', 'a', encoding='utf-8')
+
+    def add(self, paths: Sequence[str], vectors: np.ndarray) -> None:
+        """Record embeddings (rows of ``vectors``) and flush them to disk."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if self.dim is None:
+            self.meta['dim'] = int(vectors.shape[1])
+        if self._rows is None:
+            self._open_partial()
+        for path, vector in zip(paths, vectors):
+            self.done[path] = vector
+        self._rows.write(vectors.tobytes())
+        self._rows.flush()
+        self._paths.write(''.join(p + '\n' for p in paths))
+        self._paths.flush()
+
+    def close(self) -> None:
+        """Close the partial files (they stay on disk)."""
+        for f in (self._rows, self._paths):
+            if f is not None:
+                f.close()
+        self._rows = self._paths = None
+
+    def finalize(self, order: Sequence[str],
+                 failures: Sequence[Tuple[str, str]]) -> int:
+        """Write ``prefix.npy`` / ``.index.txt`` / ``.failed.txt`` in input
+        order, remove the partial files; return the number of rows."""
+        self.close()
+        return write_outputs(self.prefix, self.done, order, failures,
+                             self.meta)
+
+
+# ------------------------------------------------------------- run ---
 def init_dist(args: argparse.Namespace) -> Tuple[int, int]:
     """(rank, world size); initialises torch.distributed for 'pytorch'."""
     if args.launcher == 'none':
@@ -92,7 +289,7 @@ def extract(model: torch.nn.Module, paths: List[str], prefix: str,
         print(f'[rank {rank}] resuming {prefix}: skipping {skipped} done, '
               f'{len(todo)} to embed', flush=True)
     failures: List[Tuple[str, str]] = []
-    loader = DataLoader(VideoClipsDataset(todo, model.embedding_cfg),
+    loader = DataLoader(VideoPipelineDataset(todo, model.cfg),
                         batch_size=args.batch_size,
                         num_workers=args.workers, collate_fn=collate_videos)
     with tqdm(total=len(todo), desc=f'embedding (rank {rank})',
@@ -100,10 +297,10 @@ def extract(model: torch.nn.Module, paths: List[str], prefix: str,
         for items in loader:
             failures += [(it['path'], it['error']) for it in items
                          if it['error'] is not None]
-            good, clips = stack_clips(items)
-            if clips is not None:
-                vectors = embed_clips(model, clips, meta['normalize'])
-                store.add(good, vectors.cpu().numpy())
+            good = [it for it in items if it['sample'] is not None]
+            if good:
+                vectors = embed_samples(model, [it['sample'] for it in good])
+                store.add([it['path'] for it in good], vectors)
             bar.update(len(items))
     return store.finalize(paths, failures), failures
 
@@ -126,15 +323,27 @@ def merge_ranks(out: str, paths: List[str], world: int, meta: dict) -> int:
     return write_outputs(out, done, paths, failures, dict(meta, dim=dim))
 
 
+def run_meta(args: argparse.Namespace, cfg: Config, normalize: bool) -> dict:
+    """What the vectors depend on, as JSON values (compared on resume)."""
+    return json.loads(json.dumps(dict(
+        config=osp.abspath(args.config),
+        checkpoint=osp.abspath(args.checkpoint), normalize=normalize,
+        test_pipeline=list(cfg.test_pipeline))))
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run the extraction; 0 even when some videos failed."""
+    """Run the extraction; 1 when no video could be embedded."""
     args = parse_args(argv)
     rank, world = init_dist(args)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    paths = (find_videos(args.videos) if args.videos
-             else read_video_list(args.list, args.root))
+    try:
+        paths = (find_videos(args.videos) if args.videos
+                 else read_video_list(args.list, args.root))
+    except OSError as error:
+        print(f'error: cannot read the video list: {error}', file=sys.stderr)
+        return 1
     if not paths:
         print(f'error: no videos found in {args.videos or args.list}',
               file=sys.stderr)
@@ -142,11 +351,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     out = strip_prefix(args.out)
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     model = init_embedder(cfg, args.checkpoint, device=args.device)
-    normalize = bool(args.normalize or model.embedding_cfg.normalize)
-    meta = dict(config=osp.abspath(args.config),
-                checkpoint=osp.abspath(args.checkpoint), normalize=normalize,
-                settings=dict(model.embedding_cfg.to_dict(),
-                              normalize=normalize))
+    model.normalize = bool(args.normalize or model.normalize)
+    meta = run_meta(args, cfg, model.normalize)
     start = time.time()
     mine = paths[rank::world]
     prefix = out if world == 1 else f'{out}.rank{rank}'
@@ -167,11 +373,16 @@ def main(argv: Optional[List[str]] = None) -> int:
                         read_index_file(out + '.failed.txt')]
         dist.barrier()
         dist.destroy_process_group()
-    if rank == 0:
-        print(f'done in {time.time() - start:.1f} s: {count} of {len(paths)} '
-              f'videos embedded -> {out}.npy, {out}.index.txt; '
-              f'{len(failures)} failed' +
-              (f' (listed in {out}.failed.txt)' if failures else ''))
+    if rank != 0:
+        return 0
+    print(f'done in {time.time() - start:.1f} s: {count} of {len(paths)} '
+          f'videos embedded -> {out}.npy, {out}.index.txt; '
+          f'{len(failures)} failed' +
+          (f' (listed in {out}.failed.txt)' if failures else ''))
+    if count == 0:
+        print(f'error: no video could be embedded; the reasons are in '
+              f'{out}.failed.txt', file=sys.stderr)
+        return 1
     return 0
 
 

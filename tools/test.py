@@ -1,13 +1,138 @@
-"""Thin wrapper: `python tools/test.py --help` (same as `mmcmd-test`)."""
-import os.path as osp
+"""Evaluate a checkpoint with the test settings of a config.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--dump OUT.pkl]
+        [--show-dir DIR] [--cfg-options KEY=VALUE ...]
+
+The flags are those of mmaction2's tools/test.py; tools/dist_test.sh and
+tools/slurm_test.sh run this script with --launcher. Exit status 2: the
+checkpoint was refused as unsafe; 3: a dataloader worker process died.
+"""
+from __future__ import annotations
+
+import argparse
+import os
 import sys
+from typing import List, Optional
 
-try:
-    import mmcmd  # noqa: F401
-except ImportError:  # running from a checkout without pip install
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmengine.config import Config, DictAction
 
-from mmcmd.cli.test import cli  # noqa: E402
+import mmcmd
+from mmcmd.utils import UnsafeCheckpointError
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Flags of mmaction2's tools/test.py."""
+    parser = argparse.ArgumentParser(
+        description='Evaluate a checkpoint (accuracy, retrieval R@k, ...) '
+        'with the test settings of a config.')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--dump', type=str,
+                        help='also write the predictions to this .pkl file')
+    parser.add_argument('--show-dir', help='write visualisations here')
+    parser.add_argument('--show', action='store_true',
+                        help='show visualisations in a window')
+    parser.add_argument('--interval', type=int, default=1,
+                        help='visualise every n-th sample')
+    parser.add_argument('--wait-time', type=float, default=2,
+                        help='seconds each shown window stays open')
+    parser.add_argument('--work-dir', help='directory for logs '
+                        '(default: ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, key=value pairs, e.g. '
+        'test_dataloader.batch_size=4; lists as key="[a,b]"; no white space')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none', help='job launcher (pytorch for torchrun / '
+        'tools/dist_test.sh, slurm for tools/slurm_test.sh)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command-line flags to the config; --cfg-options last."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        name = os.path.splitext(os.path.basename(args.config))[0]
+        cfg.work_dir = os.path.join('./work_dirs', name)
+    if args.show or args.show_dir is not None:
+        hooks = cfg.default_hooks
+        if 'visualization' not in hooks:
+            raise SystemExit('error: --show/--show-dir need a visualization '
+                             'hook in default_hooks')
+        hooks.visualization.enable = True
+        hooks.visualization.show = args.show
+        hooks.visualization.interval = args.interval
+        hooks.visualization.wait_time = args.wait_time
+        if args.show_dir is not None:
+            hooks.visualization.out_dir = args.show_dir
+    if args.dump is not None:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise SystemExit('error: --dump must name a .pkl file')
+        dump = dict(type='DumpResults', out_file_path=args.dump)
+        evaluator = cfg.test_evaluator
+        cfg.test_evaluator = (evaluator + [dump] if isinstance(
+            evaluator, (list, tuple)) else [evaluator, dump])
+    cfg.load_from = args.checkpoint
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def adapt_to_device(cfg: Config) -> Config:
+    """Drop GPU-only settings when no GPU is present (SyncBN needs CUDA)."""
+    import torch
+    if not torch.cuda.is_available() and cfg.get('sync_bn', None):
+        print('mmcmd: no GPU found, using per-process BatchNorm instead of '
+              'SyncBN', file=sys.stderr)
+        cfg.sync_bn = None
+    return cfg
+
+
+def build_runner(cfg: Config):
+    """The Runner named by ``runner_type``, or mmengine's default one."""
+    from mmaction.registry import RUNNERS
+    from mmengine.runner import Runner
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Build the runner from the config and run its test loop."""
+    args = parse_args(argv)
+    if not os.path.isfile(args.config):
+        raise SystemExit(f'error: config file not found: {args.config}')
+    # The compat fixes must precede Config.fromfile (mmaction:: bases).
+    mmcmd.register_all_modules(init_default_scope=False)
+    cfg = adapt_to_device(merge_args(Config.fromfile(args.config), args))
+    build_runner(cfg).test()
+
+
+def run(argv: Optional[List[str]] = None) -> int:
+    """Run :func:`main`; turn known user errors into one line and a status."""
+    try:
+        main(argv)
+    except UnsafeCheckpointError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+    except RuntimeError as error:
+        if 'DataLoader worker' not in str(error):
+            raise
+        print(f'error: a dataloader worker process died ({error}). This is '
+              'usually the out-of-memory killer (fewer num_workers or a '
+              'smaller batch help) or a crash inside a decoder (find the '
+              'file with tools/analysis/check_videos.py).', file=sys.stderr)
+        return 3
+    return 0
+
 
 if __name__ == '__main__':
-    cli()
+    sys.exit(run())

@@ -14,13 +14,14 @@ train_dataloader = dict(
     # every step needs at least 2 clips per GPU (BatchNorm in the heads)
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
+    # a video that fails to load is replaced by a seeded random other one
+    # and counted by BadVideoMonitorHook (docs/robustness.md)
     dataset=dict(
-        type='SkipBadVideos',
-        dataset=dict(
-            type='VideoDataset',
-            ann_file=ann_file_train,
-            data_prefix=dict(video=data_root),
-            pipeline={{_base_.train_pipeline}})))
+        type='CMDVideoDataset',
+        ann_file=ann_file_train,
+        data_prefix=dict(video=data_root),
+        pipeline={{_base_.train_pipeline}},
+        skip_bad_videos=dict(max_attempts=20, seed=0)))
 
 # lr = 5e-4 x total batch (8 GPUs x 8); --auto-scale-lr rescales it.
 base_batch_size = 64

@@ -4,7 +4,7 @@ _base_ = ['finetune_hmdb51.py']
 
 train_dataloader = dict(
     batch_size=64,
-    dataset=dict(dataset=dict(pipeline={{_base_.linear_train_pipeline}})))
+    dataset=dict(pipeline={{_base_.linear_train_pipeline}}))
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100, val_interval=5)
 optim_wrapper = dict(
     _delete_=True,

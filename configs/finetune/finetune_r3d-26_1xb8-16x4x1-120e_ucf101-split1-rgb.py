@@ -1,8 +1,12 @@
-# Finetune the CMD-pretrained r3d-26 on UCF101 split 1. Start from
-# pretraining with
-#   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/<cmd cfg>/epoch_120.pth
+# Finetune the CMD-pretrained r3d-26 on UCF101 split 1.
+# Pretraining source: `pretrain_config` below (a Kinetics-400 checkpoint of
+# the same network loads the same way). Start from its checkpoint with
+#   --cfg-options pretrained=work_dirs/<its name>/epoch_120.pth
+# or use --cfg-options from_scratch=True for random initialisation.
 _base_ = [
     '../_base_/models/recognizer_r3d-26.py', '../_base_/finetune_ucf101.py'
 ]
+
+pretrain_config = 'configs/cmd/cmd_r3d-26_8xb8-16x4x1-120e_ucf101-rgb.py'
 
 model = dict(cls_head=dict(num_classes=101))

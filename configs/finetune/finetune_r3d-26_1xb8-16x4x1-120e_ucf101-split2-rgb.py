@@ -3,6 +3,6 @@ _base_ = ['finetune_r3d-26_1xb8-16x4x1-120e_ucf101-split1-rgb.py']
 
 ann_file_train = 'data/ucf101/ucf101_train_split_2_videos.txt'
 ann_file_test = 'data/ucf101/ucf101_val_split_2_videos.txt'
-train_dataloader = dict(dataset=dict(dataset=dict(ann_file=ann_file_train)))
+train_dataloader = dict(dataset=dict(ann_file=ann_file_train))
 val_dataloader = dict(dataset=dict(ann_file=ann_file_test))
 test_dataloader = dict(dataset=dict(ann_file=ann_file_test))

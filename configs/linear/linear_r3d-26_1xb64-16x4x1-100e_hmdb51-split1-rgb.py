@@ -1,10 +1,15 @@
-# Linear probe of the CMD-pretrained r3d-26 on HMDB51 split 1: frozen
-# backbone (BatchNorm in eval, no gradient), a linear classifier on its
-# pooled features. Load pretraining with
-#   --cfg-options model.backbone.init_cfg.checkpoint=PATH.pth
+# Linear probe of the CMD-pretrained r3d-26 on HMDB51 split 1: frozen backbone
+# (BatchNorm in eval, no gradient), a linear classifier on its pooled
+# features.
+# Pretraining source: `pretrain_config` below (a Kinetics-400 checkpoint of
+# the same network loads the same way). Start from its checkpoint with
+#   --cfg-options pretrained=work_dirs/<its name>/epoch_120.pth
+# or use --cfg-options from_scratch=True for random initialisation.
 _base_ = [
     '../_base_/models/recognizer_r3d-26.py', '../_base_/linear_hmdb51.py'
 ]
+
+pretrain_config = 'configs/cmd/cmd_r3d-26_8xb8-16x4x1-120e_ucf101-rgb.py'
 
 model = dict(
     backbone=dict(_delete_=True, type='FrozenBackbone',

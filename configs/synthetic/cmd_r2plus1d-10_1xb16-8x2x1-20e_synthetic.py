@@ -12,6 +12,7 @@ crop = 64
 model = dict(
     type='CMD',
     backbone={{_base_.clip_backbone}},
+    neck={{_base_.clip_neck}},
     # 3D ResNet-10 on the 4-frame motion window: stride-2 stem without
     # max-pool keeps the 4x4 grid of the clip map (64 x 1 x 4 x 4).
     motion_backbone=dict(type='CMDResNet3d', depth=10, in_channels=2,
@@ -19,12 +20,15 @@ model = dict(
     keyframe_backbone=dict(type='CMDResNet2d', depth=10, base_channels=16,
                            global_pool=True),
     context_head=dict(type='ContextMatchingHead', hidden_channels=512,
-                      out_channels=128, temperature=0.1, loss_weight=1.0),
+                      out_channels=128,
+                      loss=dict(type='GatheredInfoNCE', temperature=0.1,
+                                loss_weight=1.0)),
     motion_head=dict(type='MotionPredictionHead', embed_dims=128, num_heads=4,
                      num_encoder_layers=1, num_decoder_layers=2,
                      feedforward_channels=256, dropout=0.1,
-                     hidden_channels=512, out_channels=128, temperature=0.1,
-                     loss_weight=1.0),
+                     hidden_channels=512, out_channels=128,
+                     loss=dict(type='GatheredInfoNCE', temperature=0.1,
+                               loss_weight=1.0)),
     clip_shape={{_base_.clip_shape}},
     motion_shape={{_base_.motion_shape}},
     keyframe_shape=(crop, crop),
@@ -47,4 +51,4 @@ train_pipeline = [
     dict(type='MotionNormalize', clamp=10.0, scale=10.0),
     dict(type='PackCMDInputs'),
 ]
-train_dataloader = dict(dataset=dict(dataset=dict(pipeline=train_pipeline)))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

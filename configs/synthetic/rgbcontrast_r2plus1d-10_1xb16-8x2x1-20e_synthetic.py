@@ -11,10 +11,11 @@ crop = 64
 model = dict(
     type='RGBContrast',
     backbone={{_base_.clip_backbone}},
+    neck={{_base_.clip_neck}},
     clip_shape={{_base_.clip_shape}},
     hidden_channels=512,
     out_channels=128,
-    temperature=0.1,
+    loss=dict(type='GatheredInfoNCE', temperature=0.1, loss_weight=1.0),
     symmetric=True,
     data_preprocessor={{_base_.data_preprocessor}})
 
@@ -35,4 +36,4 @@ train_pipeline = [
     dict(type='MultiView', num_views=2, keys=('imgs', ),
          transforms=view_pipeline),
 ]
-train_dataloader = dict(dataset=dict(dataset=dict(pipeline=train_pipeline)))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -35,4 +35,4 @@ train_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
-train_dataloader = dict(dataset=dict(dataset=dict(pipeline=train_pipeline)))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -1,26 +1,38 @@
 """Video embeddings for people who don't train: init_embedder, embed_video.
 
-The embedding of a video is the global average pool of the backbone's final
-map, averaged over ``num_clips`` clips (2048-d for R(2+1)D-26 / R3D-26, 512-d
-for C3D), optionally L2-normalised. See docs/embedding.md.
+One definition of a video's embedding: the config's ``test_pipeline`` (for
+the shipped configs, ``configs/_base_/datasets/embedding_pipeline.py``)
+followed by :meth:`VideoEmbedder.test_step` (global average pool of the
+backbone's final map, mean over the clips; 2048-d for R(2+1)D-26 / R3D-26,
+512-d for C3D). ``tools/test.py`` with a retrieval config,
+``tools/extract_embeddings.py`` and :func:`embed_video` all run exactly
+these two steps. See docs/embedding.md.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import warnings
-from typing import Mapping, Optional, Union
+from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 import torch
+from mmaction.registry import TRANSFORMS
 from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
 from torch import nn
 
+from .. import register_all_modules
+from ..models.selfsup.base import build_module
 from ..utils import load_checkpoint_file
-from .preprocess import EmbeddingSettings, VideoInput, video_to_clips
 from .weights import load_strict, select_backbone, unwrap_state_dict
 
 ConfigInput = Union[str, os.PathLike, Config, dict]
+VideoInput = Union[str, os.PathLike, np.ndarray]
+
+#: the pipeline step that opens a file; arrays use ArrayVideoInit instead.
+FILE_INIT = 'CompressedVideoInit'
 
 
 def _load_config(config: ConfigInput) -> Config:
@@ -35,22 +47,36 @@ def _load_config(config: ConfigInput) -> Config:
                     f'{type(config).__name__}')
 
 
-def build_embedding_network(model_cfg: Mapping) -> nn.Module:
-    """The clip encoder of a model cfg: the bare backbone, or ``.backbone`` of
-    a wrapper (Recognizer3D, CMD)."""
-    import mmcmd  # noqa: F401  (registers the mmcmd models)
-    from mmcmd.models.selfsup.base import build_module
-    model = build_module(dict(model_cfg))
-    backbone = getattr(model, 'backbone', None)
-    return backbone if isinstance(backbone, nn.Module) else model
+def embedder_model_cfg(model_cfg: dict) -> dict:
+    """A ``VideoEmbedder`` cfg for a config's ``model``.
+
+    A ``VideoEmbedder`` is kept as it is; another model with a ``backbone``
+    (``Recognizer3D``, ``CMD``) gives its backbone and data preprocessor;
+    any other dict is taken as a bare backbone. A backbone ``init_cfg`` of
+    type ``Pretrained`` is dropped: the checkpoint given to
+    :func:`init_embedder` provides the weights.
+    """
+    cfg = copy.deepcopy(dict(model_cfg))
+    if cfg.get('type') != 'VideoEmbedder':
+        backbone = cfg.get('backbone', cfg)
+        cfg = dict(type='VideoEmbedder', backbone=backbone)
+        if model_cfg.get('data_preprocessor') is not None:
+            cfg['data_preprocessor'] = copy.deepcopy(
+                dict(model_cfg['data_preprocessor']))
+    backbone = dict(cfg['backbone'])
+    init_cfg = backbone.get('init_cfg')
+    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+        backbone.pop('init_cfg')
+    cfg['backbone'] = backbone
+    return cfg
 
 
 def load_backbone_checkpoint(network: nn.Module, checkpoint: str) -> str:
     """Strictly load a checkpoint's backbone tensors; return the prefix used.
 
     Accepts a bare backbone state dict (ModelScope), an mmengine checkpoint
-    with ``backbone.*`` keys (Recognizer3D, CMD) or an official CMD
-    pretraining checkpoint (``rgb_backbone.*``).
+    with ``backbone.*`` keys (Recognizer3D, CMD, VideoEmbedder) or an
+    official CMD pretraining checkpoint (``rgb_backbone.*``).
     """
     checkpoint = os.fspath(checkpoint)
     state = unwrap_state_dict(load_checkpoint_file(checkpoint), checkpoint)
@@ -63,71 +89,101 @@ def load_backbone_checkpoint(network: nn.Module, checkpoint: str) -> str:
 
 def init_embedder(config: ConfigInput, checkpoint: Optional[str] = None,
                   device: Union[str, torch.device] = 'cpu') -> nn.Module:
-    """Build the embedding backbone of ``config``, load ``checkpoint``, eval.
+    """Build the ``VideoEmbedder`` of ``config``, load ``checkpoint``, eval.
 
-    The returned module carries ``embedding_cfg`` (:class:`EmbeddingSettings`
-    from the config's ``embedding`` dict). Without a checkpoint the weights
-    are random (a warning says so).
+    Args:
+        config: path, Config or dict with ``model`` and ``test_pipeline``
+            (configs/embedding/*.py; a retrieval or finetune config works
+            too: its backbone is used).
+        checkpoint: bare backbone state dict (ModelScope), mmengine
+            checkpoint with ``backbone.*`` keys, or official CMD checkpoint
+            (``rgb_backbone.*``); loaded strictly. None: random weights (a
+            warning says so).
+        device: where the model runs.
+
+    Returns:
+        The model in eval mode; ``model.cfg`` is the config.
     """
     cfg = _load_config(config)
-    if 'model' not in cfg:
-        raise KeyError('the embedding config has no `model` dict; use one of '
-                       'configs/embedding/*.py')
-    network = build_embedding_network(cfg.model)
+    for key in ('model', 'test_pipeline'):
+        if key not in cfg:
+            raise KeyError(
+                f'the embedding config has no `{key}`; use one of '
+                'configs/embedding/*.py (model = VideoEmbedder, test_pipeline '
+                'from configs/_base_/datasets/embedding_pipeline.py)')
+    register_all_modules(init_default_scope=False)
+    model = build_module(embedder_model_cfg(cfg.model))
     if checkpoint is None:
-        network.init_weights()
+        model.backbone.init_weights()
         warnings.warn('init_embedder: no checkpoint given, the embedding '
                       'network has random weights.')
     else:
-        load_backbone_checkpoint(network, checkpoint)
-    embedding = cfg.get('embedding', None) or {}
-    network.embedding_cfg = EmbeddingSettings.from_cfg(dict(embedding))
-    return network.to(device).eval()
+        load_backbone_checkpoint(model.backbone, checkpoint)
+    model.cfg = cfg
+    return model.to(device).eval()
 
 
-def pool_features(features: Union[torch.Tensor, tuple]) -> torch.Tensor:
-    """(N, C) global average pool of a backbone's final output."""
-    x = features[-1] if isinstance(features, (tuple, list)) else features
-    return x.flatten(2).mean(-1) if x.dim() > 2 else x
+def build_test_pipeline(cfg: Config, array: bool = False) -> Compose:
+    """``Compose`` of ``cfg.test_pipeline``; ``array=True`` runs it on a
+    uint8 (T, H, W, 3) RGB array: ``ArrayVideoInit`` takes the place of
+    ``CompressedVideoInit``, every other step stays."""
+    register_all_modules(init_default_scope=False)
+    steps = copy.deepcopy(list(cfg.test_pipeline))
+    if array:
+        opens = [i for i, s in enumerate(steps) if s.get('type') == FILE_INIT]
+        if not opens:
+            raise ValueError(
+                f'an RGB array can only go through a test_pipeline that '
+                f'starts with {FILE_INIT} (then ArrayVideoInit takes its '
+                'place); give the video file instead')
+        steps[opens[0]] = dict(type='ArrayVideoInit')
+    return Compose([TRANSFORMS.build(step) for step in steps])
+
+
+def pipeline_input(video: VideoInput) -> dict:
+    """The results dict a test pipeline starts from (as a VideoDataset
+    item): ``filename`` for a path, ``array`` for decoded frames."""
+    base = dict(label=-1, start_index=0, modality='RGB')
+    if isinstance(video, np.ndarray):
+        return dict(base, array=video)
+    return dict(base, filename=os.fspath(video))
+
+
+@contextlib.contextmanager
+def normalization(model: nn.Module, normalize: Optional[bool]
+                  ) -> Iterator[None]:
+    """Within the block, ``model.normalize`` is ``normalize`` (None: as
+    configured)."""
+    if normalize is None:
+        yield
+        return
+    before = model.normalize
+    model.normalize = bool(normalize)
+    try:
+        yield
+    finally:
+        model.normalize = before
 
 
 @torch.no_grad()
-def embed_clips(model: nn.Module, clips: torch.Tensor,
-                normalize: bool = False) -> torch.Tensor:
-    """(B, num_clips, 3, T, H, W) or (num_clips, 3, T, H, W) -> (B, C) / (C,)
-    clip-averaged embeddings, L2-normalised if ``normalize``."""
-    single = clips.dim() == 5
-    if single:
-        clips = clips.unsqueeze(0)
-    if clips.dim() != 6:
-        raise ValueError('clips must be (B, num_clips, 3, T, H, W), got '
-                         f'{tuple(clips.shape)}')
-    device = next(model.parameters()).device
-    b, n = clips.shape[:2]
-    vectors = pool_features(model(clips.flatten(0, 1).to(device)))
-    vectors = vectors.float().view(b, n, -1).mean(dim=1)
-    if normalize:
-        vectors = torch.nn.functional.normalize(vectors, dim=1)
-    return vectors[0] if single else vectors
-
-
-def embedding_settings(model: nn.Module) -> EmbeddingSettings:
-    """The model's ``embedding_cfg`` (defaults when absent)."""
-    settings = getattr(model, 'embedding_cfg', None)
-    return settings if isinstance(settings, EmbeddingSettings) \
-        else EmbeddingSettings()
+def embed_samples(model: nn.Module, samples: Sequence[dict]) -> np.ndarray:
+    """Embeddings float32 (B, C) of test-pipeline outputs, by
+    ``model.test_step`` (what mmengine's test loop calls)."""
+    outputs = model.test_step(pseudo_collate(list(samples)))
+    return np.stack([out.embedding.float().cpu().numpy()
+                     for out in outputs]).astype(np.float32)
 
 
 def embed_video(model: nn.Module, video: VideoInput,
                 normalize: Optional[bool] = None) -> np.ndarray:
     """Embedding float32 (C,) of a video path or uint8 (T, H, W, 3) RGB array.
 
-    ``normalize=None`` follows the config (``embedding.normalize``, False by
-    default, as ModelScope); True gives a unit-L2 vector.
+    Runs ``model.cfg.test_pipeline`` then ``model.test_step``, as mmaction2's
+    ``inference_recognizer``. ``normalize=None`` follows the config
+    (``model.normalize``, False by default, as ModelScope); True gives a
+    unit-L2 vector.
     """
-    settings = embedding_settings(model)
-    if normalize is None:
-        normalize = settings.normalize
-    clips = video_to_clips(video, settings)
-    return embed_clips(model, clips, normalize).cpu().numpy().astype(
-        np.float32)
+    array = isinstance(video, np.ndarray)
+    sample = build_test_pipeline(model.cfg, array=array)(pipeline_input(video))
+    with normalization(model, normalize):
+        return embed_samples(model, [sample])[0]

@@ -2,13 +2,16 @@
 
 :func:`write_panning_video` draws a procedurally textured scene and pans it
 by a known motion per frame, so a decoder's motion vectors and frames can be
-checked against exact numbers. Tests across the project share it.
+checked against exact numbers. :func:`write_frames` is the one video writer
+of the project: tests, the synthetic benchmark generator
+(:mod:`mmcmd.datasets.synthetic`) and the tools' sample videos all encode
+through it. Public test helpers, like ``numpy.testing``: PyAV + numpy only.
 """
 from __future__ import annotations
 
 import os
 from fractions import Fraction
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import av
 import numpy as np
@@ -75,14 +78,21 @@ def panning_frames(size: Tuple[int, int], frames: int,
 def write_frames(path: str, frames: np.ndarray, codec: str = 'h264',
                  fps: int = 25, gop: int = 12, bframes: int = 0,
                  refs: int = 1, quality: Optional[int] = None,
-                 intra_only: bool = False, pyramid: bool = False) -> str:
+                 intra_only: bool = False, pyramid: bool = False,
+                 options: Optional[Dict[str, str]] = None) -> str:
     """Encode RGB frames uint8 (N, H, W, 3) to ``path``; return the path.
 
-    ``gop`` is the keyframe interval in frames, ``bframes`` the largest run
-    of B-frames, ``refs`` the number of reference frames (H.264/HEVC only),
+    The one video writer of the project (tests, the synthetic benchmark
+    generator, the tools' sample videos). ``codec`` is a codec name of
+    :data:`mmcmd.codec.encode.ENCODERS` or an FFmpeg encoder name; ``gop``
+    is the keyframe interval in frames, ``bframes`` the largest run of
+    B-frames, ``refs`` the number of reference frames (H.264/HEVC only),
     ``quality`` the CRF or quantiser (default: near-lossless), ``pyramid``
     H.264 reference B-frames. ``intra_only`` writes every frame as an
-    I-frame.
+    I-frame. ``options`` replaces the FFmpeg private options those settings
+    give, for encoder settings they do not cover (``gop`` and ``bframes``
+    still set the codec context). The file appears only when complete: it
+    is written as ``<name>.part<ext>`` and renamed.
     """
     if intra_only:
         gop, bframes = 1, 0
@@ -90,16 +100,23 @@ def write_frames(path: str, frames: np.ndarray, codec: str = 'h264',
         quality = 2 if ENCODERS.get(codec, codec) in ('mpeg4',
                                                       'mpeg2video') else 14
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with av.open(path, mode='w') as container:
+    root, ext = os.path.splitext(path)
+    partial = f'{root}.part{ext}'  # the extension picks the container
+    with av.open(partial, mode='w') as container:
         stream = add_video_stream(container, codec, frames.shape[2],
                                   frames.shape[1], Fraction(fps), gop,
                                   bframes, refs, quality, pyramid=pyramid)
+        if options is not None:
+            stream.options = dict(options)
+            stream.codec_context.gop_size = gop
+            stream.codec_context.max_b_frames = bframes
         for rgb in frames:
             frame = av.VideoFrame.from_ndarray(rgb, format='rgb24')
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+    os.replace(partial, path)
     return path
 
 

@@ -1,6 +1,7 @@
 """Registered datasets, wrappers and transforms."""
+from .. import _openmmlab  # noqa: F401  (compat and registration first)
 from . import transforms  # noqa: F401
 from .retrieval_dataset import VideoRetrievalDataset
-from .wrappers import SkipBadVideos
+from .video_dataset import CMDVideoDataset, SkipBadVideosMixin
 
-__all__ = ['SkipBadVideos', 'VideoRetrievalDataset']
+__all__ = ['CMDVideoDataset', 'SkipBadVideosMixin', 'VideoRetrievalDataset']

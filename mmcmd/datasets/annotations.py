@@ -2,21 +2,21 @@
 
 An annotation list holds one ``relative/path.ext label`` line per video: the
 path is relative to the video root (the dataset's ``data_prefix['video']``)
-and the label is 0-based, as mmaction2's ``VideoDataset`` reads it. Pure
-python (no torch, no mmengine), so the tools in ``tools/data`` that wrap it
-start instantly and run anywhere.
+and the label is 0-based, as mmaction2's ``VideoDataset`` reads it. Plain
+functions over paths; the command lines around them are
+``tools/data/{ucf101,hmdb51,kinetics}/build_annotations.py``. Errors in the
+inputs raise :class:`AnnotationFormatError`, ``OSError`` or ``ValueError``
+with the file (and line) in the message.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import re
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 #: how many missing paths the printed summary shows per list.
 PREVIEW = 5
@@ -462,33 +462,3 @@ def emit(lists: dict[str, list[VideoEntry]], classes: Sequence[str], *,
         print(summarize(report, out=out, skip_missing=skip_missing,
                         check=check))
     return 1 if check and any_missing else 0
-
-
-def add_common_arguments(parser: argparse.ArgumentParser, *,
-                         splits: Sequence[str]) -> None:
-    """Options every dataset tool shares (root, out, split, ext, checks)."""
-    parser.add_argument('--root', type=Path, required=True,
-                        help='folder holding the downloaded videos; the lists '
-                        'hold paths relative to it (the data_prefix video)')
-    parser.add_argument('--out', type=Path,
-                        help='folder for the annotation lists and classes file')
-    parser.add_argument('--split', choices=[*splits, 'all'], default='all',
-                        help='which split to build (default: all)')
-    parser.add_argument('--ext', help='replace the video file extension, e.g. '
-                        'mp4 after re-encoding (default: as listed)')
-    parser.add_argument('--skip-missing', action='store_true',
-                        help='leave videos not found under --root out of the '
-                        'lists (default: keep them and report them)')
-    parser.add_argument('--check', action='store_true',
-                        help='only verify that the listed videos exist; write '
-                        'nothing; exit 1 if any is missing')
-
-
-def run(main_body: Callable[[Sequence[str] | None], int],
-        argv: Sequence[str] | None = None) -> int:
-    """Call a tool's body, turning input errors into a message and status 2."""
-    try:
-        return main_body(argv)
-    except (AnnotationFormatError, OSError, ValueError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2

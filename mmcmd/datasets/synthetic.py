@@ -8,6 +8,12 @@ instead of the motion. ``test_swapped`` draws scenes independently of the
 class and exposes that shortcut. Pure numpy + PyAV; files are real H.264
 streams with B-frames (or MPEG-4 Part 2), so codec motion vectors carry the
 class.
+
+A documented public generator of the library, like scikit-learn's
+``make_*`` data sets: :func:`generate_dataset` writes a whole benchmark
+(``tools/data/synthetic/generate.py`` is its command line, docs/synthetic.md
+its description). Videos are encoded by
+:func:`mmcmd.codec.testing.write_frames`.
 """
 from __future__ import annotations
 
@@ -15,12 +21,12 @@ import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
-from fractions import Fraction
 from multiprocessing import get_all_start_methods, get_context
 from typing import Dict, Iterator, List, Sequence, Tuple
 
-import av
 import numpy as np
+
+from ..codec.testing import write_frames
 
 CLASSES: Tuple[str, ...] = (
     'move_right', 'move_left', 'move_down', 'move_up', 'move_down_right',
@@ -419,23 +425,14 @@ def encoder_settings(codec: str) -> dict:
 
 def write_video(path: str, frames: np.ndarray, codec: str = 'h264',
                 fps: int = 25) -> None:
-    """Encode RGB uint8 (T, H, W, 3) frames to an MP4 file at ``path``."""
+    """Encode RGB uint8 (T, H, W, 3) frames to an MP4 file at ``path`` with
+    the encoder settings of ``codec`` (:data:`CODECS`), through
+    :func:`mmcmd.codec.testing.write_frames`; the file appears when
+    complete."""
     settings = encoder_settings(codec)
-    root, ext = os.path.splitext(path)
-    partial = f'{root}.part{ext}'  # renamed once complete
-    with av.open(partial, mode='w') as container:
-        stream = container.add_stream(settings['encoder'],
-                                      rate=Fraction(fps))
-        stream.width, stream.height = frames.shape[2], frames.shape[1]
-        stream.pix_fmt = 'yuv420p'
-        stream.options = dict(settings['options'])
-        stream.codec_context.gop_size = settings['gop']
-        stream.codec_context.max_b_frames = settings['bframes']
-        for rgb in frames:
-            frame = av.VideoFrame.from_ndarray(rgb, format='rgb24')
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode())
-    os.replace(partial, path)
+    write_frames(path, frames, codec=settings['encoder'], fps=fps,
+                 gop=settings['gop'], bframes=settings['bframes'],
+                 options=settings['options'])
 
 
 def _make_video(job: Tuple[str, dict]) -> dict:

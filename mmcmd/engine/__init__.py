@@ -1,4 +1,5 @@
 """Registered engine components (hooks)."""
-from .hooks import BadVideoMonitorHook
+from .. import _openmmlab  # noqa: F401  (compat and registration first)
+from .hooks import BadVideoMonitorHook, PretrainedCheckpointHook
 
-__all__ = ['BadVideoMonitorHook']
+__all__ = ['BadVideoMonitorHook', 'PretrainedCheckpointHook']

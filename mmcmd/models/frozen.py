@@ -22,6 +22,10 @@ def FrozenBackbone(backbone: dict,  # noqa: N802 (a builder)
     load with the same ``model.backbone.init_cfg.checkpoint=...`` option as
     in finetuning. ``train()`` keeps the module in eval mode, so running statistics never
     move; no gradient is computed for it.
+
+    Args:
+        backbone: cfg of the module to freeze (any registered backbone).
+        init_cfg: replaces ``backbone``'s own ``init_cfg`` when given.
     """
     backbone = copy.deepcopy(backbone)
     if init_cfg is not None:

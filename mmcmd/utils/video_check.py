@@ -1,4 +1,4 @@
-"""Health checks of video files for CMD (used by tools/analysis/check_videos.py)."""
+"""Health checks of video files for CMD (tools/analysis/check_videos.py)."""
 from __future__ import annotations
 
 import os

@@ -5,35 +5,34 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from PIL import Image
 
-from mmcmd.apis import (CheckpointMismatchError, EmbeddingSettings,
-                        embed_video, init_embedder, video_to_clips)
-from mmcmd.apis.clip_sampling import clip_frame_indices
-from mmcmd.apis.embedding import build_embedding_network
-from mmcmd.apis.preprocess import resize_frames, resized_size
-from mmcmd.apis.video_reader import read_frames, read_frames_pyav
+from mmcmd.apis import (CheckpointMismatchError, build_test_pipeline,
+                        embed_video, init_embedder)
 from mmcmd.codec.testing import decode_all_rgb, panning_frames, write_frames
+from mmcmd.models.selfsup.base import build_module
 from mmcmd.utils import UnsafeCheckpointError
 
 CONFIG = str(Path(__file__).parent / 'embedding_tiny_config.py')
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 
 @pytest.fixture(scope='module')
 def video(tmp_path_factory) -> str:
-    """A 30-frame 48x40 H.264 video of a panning texture."""
+    """A 30-frame 56x44 H.264 video of a panning texture."""
     path = str(tmp_path_factory.mktemp('emb') / 'pan.mp4')
-    write_frames(path, panning_frames((48, 40), 30, (1.0, 0.5), seed=3),
+    write_frames(path, panning_frames((56, 44), 30, (1.0, 0.5), seed=3),
                  gop=10)
     return path
 
 
 @pytest.fixture(scope='module')
-def weights(tmp_path_factory) -> dict:
+def weights() -> dict:
     """Backbone tensors of the tiny config, BN statistics made non-trivial."""
     torch.manual_seed(0)
-    from mmengine.config import Config
-    net = build_embedding_network(Config.fromfile(CONFIG).model)
+    net = build_module(Config.fromfile(CONFIG).model.backbone)
     net.init_weights()
     state = net.state_dict()
     g = torch.Generator().manual_seed(1)
@@ -56,78 +55,62 @@ def checkpoint(tmp_path_factory, weights) -> str:
     return path
 
 
-def test_resize_rounds_output_size_like_the_reference():
-    assert resized_size(240, 320, 128) == (128, 171)  # 170.67 -> 171
-    assert resized_size(40, 48, 40) == (40, 48)
-    assert resized_size(360, 202, 128) == (228, 128)  # 228.1 -> 228
-
-
-def test_torch_resize_agrees_with_pil():
-    frames = panning_frames((320, 240), 2, (3.0, 0.0), seed=5)
-    pil = resize_frames(frames, 128, 'pil').astype(np.int16)
-    ours = resize_frames(frames, 128, 'torch').astype(np.int16)
-    assert pil.shape == ours.shape == (2, 128, 171, 3)
-    diff = np.abs(pil - ours)
-    assert diff.mean() < 0.3 and diff.max() <= 1  # measured: 0.14 and 1
-
-
-def test_clips_equal_a_hand_made_pipeline(video):
-    settings = EmbeddingSettings(clip_len=4, frame_interval=2, num_clips=2,
-                                 scale_size=36, crop_size=32)
-    clips = video_to_clips(video, settings)
-    assert clips.shape == (2, 3, 4, 32, 32) and clips.dtype == torch.float32
-    frames = decode_all_rgb(video)
-    assert clip_frame_indices(30, 4, 2, 2).tolist() == [[5, 7, 9, 11],
-                                                        [17, 19, 21, 23]]
-    # Frame 19 = clip 1, step 1: PIL resize 48x40 -> 43x36 (43.2 rounded),
-    # centre crop at (top 2, left 5), ImageNet normalisation.
-    image = np.asarray(Image.fromarray(frames[19]).resize((43, 36),
-                                                          Image.BILINEAR))
-    crop = image[2:34, 5:37].astype(np.float32) / 255.0
-    expected = (crop - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
-    got = clips[1, :, 1].permute(1, 2, 0).numpy()
-    np.testing.assert_allclose(got, expected, atol=1e-5)
-
-
-def test_codec_and_plain_pyav_readers_agree(video):
-    plan = lambda n: clip_frame_indices(n, 4, 2, 2)  # noqa: E731
-    n1, idx1, codec_frames = read_frames(video, plan)
-    n2, idx2, pyav_frames = read_frames_pyav(video, plan)
-    assert n1 == n2 == 30 and idx1.tolist() == idx2.tolist()
-    assert np.array_equal(codec_frames, pyav_frames)
-    assert np.array_equal(codec_frames, decode_all_rgb(video, idx1))
+def _reference_embedding(frames: np.ndarray, weights: dict) -> np.ndarray:
+    """The tiny protocol written out for 30 frames of 56x44: span 7, so
+    starts at the midpoints of 2 halves of [0, 23]: clips [5, 7, 9, 11] and
+    [17, 19, 21, 23]; PIL bilinear to 51x40 (50.9 rounded), centre crop 32
+    at (top 4, left 9); ImageNet normalisation; backbone; mean of the
+    clips' pooled maps."""
+    clips = []
+    for indices in ([5, 7, 9, 11], [17, 19, 21, 23]):
+        crops = [np.asarray(Image.fromarray(frames[i]).resize(
+            (51, 40), Image.BILINEAR))[4:36, 9:41] for i in indices]
+        x = (np.stack(crops).astype(np.float32) / 255 - IMAGENET_MEAN) \
+            / IMAGENET_STD
+        clips.append(torch.from_numpy(x).permute(3, 0, 1, 2))  # 3, T, H, W
+    reference = build_module(Config.fromfile(CONFIG).model.backbone)
+    reference.load_state_dict(weights, strict=True)
+    with torch.no_grad():
+        maps = reference.eval()(torch.stack(clips))  # (2, 64, t, h, w)
+    return maps.mean(dim=(2, 3, 4)).mean(0).numpy()
 
 
 def test_embed_video_matches_brute_force(video, checkpoint, weights):
     model = init_embedder(CONFIG, checkpoint)
-    assert not model.training
-    assert model.embedding_cfg.num_clips == 2
+    assert not model.training and model.cfg.test_pipeline[1].num_clips == 2
     emb = embed_video(model, video)
     assert emb.shape == (64, ) and emb.dtype == np.float32
     assert np.array_equal(emb, embed_video(model, video))  # deterministic
-    # The same from the decoded array, and from a reference computation.
     frames = decode_all_rgb(video)
+    np.testing.assert_allclose(emb, _reference_embedding(frames, weights),
+                               rtol=1e-5, atol=1e-6)
+    # The decoded array goes through the same pipeline (ArrayVideoInit).
     np.testing.assert_allclose(embed_video(model, frames), emb, rtol=1e-5,
                                atol=1e-6)
-    clips = video_to_clips(frames, model.embedding_cfg)
-    from mmengine.config import Config
-    reference = build_embedding_network(Config.fromfile(CONFIG).model)
-    reference.load_state_dict(weights, strict=True)
-    reference.eval()
-    with torch.no_grad():
-        maps = reference(clips)  # (2, 64, t, h, w)
-    expected = maps.mean(dim=(2, 3, 4)).mean(0).numpy()
-    np.testing.assert_allclose(emb, expected, rtol=1e-5, atol=1e-6)
     unit = embed_video(model, video, normalize=True)
-    assert abs(np.linalg.norm(unit) - 1) < 1e-5
     np.testing.assert_allclose(unit, emb / np.linalg.norm(emb), atol=1e-6)
+    assert model.normalize is False  # the override does not stick
+
+
+def test_pipeline_clips_match_pil_by_hand():
+    # 60x44: short side 40 -> 54.5 rounds to 55 wide (PIL bilinear).
+    frames = panning_frames((60, 44), 12, (1.0, 0.0), seed=4)
+    pipeline = build_test_pipeline(Config.fromfile(CONFIG), array=True)
+    packed = pipeline(dict(array=frames))
+    clips = packed['inputs'].numpy()  # (2, 3, 4, 32, 32) uint8
+    # 12 frames, span 7: starts = midpoints of 2 halves of [0, 5] -> 1, 3.
+    for clip, first in zip(clips, (1, 3)):
+        for step in range(4):
+            image = Image.fromarray(frames[first + 2 * step]).resize(
+                (55, 40), Image.BILINEAR)
+            expected = np.asarray(image)[4:36, 11:43]
+            assert np.array_equal(clip[:, step].transpose(1, 2, 0), expected)
 
 
 def test_short_array_video_and_config_normalize(weights, tmp_path):
     torch.save(weights, tmp_path / 'bare.pth')  # ModelScope-style bare dict
-    from mmengine.config import Config
     cfg = Config.fromfile(CONFIG)
-    cfg.embedding.normalize = True
+    cfg.model.normalize = True
     model = init_embedder(cfg, str(tmp_path / 'bare.pth'))
     frames = panning_frames((48, 40), 5, (1.0, 0.0))  # shorter than a clip
     emb = embed_video(model, frames)
@@ -148,8 +131,36 @@ def test_every_checkpoint_layout_loads_the_same_tensors(weights, tmp_path):
     for name, obj in layouts.items():
         torch.save(obj, tmp_path / f'{name}.pth')
         model = init_embedder(CONFIG, str(tmp_path / f'{name}.pth'))
-        for key, value in model.state_dict().items():
+        for key, value in model.backbone.state_dict().items():
             assert torch.equal(value, weights[key]), (name, key)
+
+
+def test_recognizer_config_embeds_with_its_backbone(weights, tmp_path):
+    # A finetune-style config: its backbone (Pretrained init_cfg dropped)
+    # and data preprocessor become the VideoEmbedder.
+    cfg = Config.fromfile(CONFIG)
+    backbone = dict(cfg.model.backbone, init_cfg=dict(
+        type='Pretrained', checkpoint='absent.pth', prefix='backbone.'))
+    cfg.model = dict(type='Recognizer3D', backbone=backbone,
+                     cls_head=dict(type='I3DHead', in_channels=64,
+                                   num_classes=3),
+                     data_preprocessor=cfg.model.data_preprocessor)
+    torch.save(dict(state_dict={f'backbone.{k}': v
+                                for k, v in weights.items()}),
+               tmp_path / 'finetuned.pth')
+    model = init_embedder(cfg, str(tmp_path / 'finetuned.pth'))
+    assert type(model).__name__ == 'VideoEmbedder'
+    reference = init_embedder(CONFIG, str(tmp_path / 'finetuned.pth'))
+    frames = panning_frames((48, 40), 9, (0.0, 1.0))
+    np.testing.assert_array_equal(embed_video(model, frames),
+                                  embed_video(reference, frames))
+
+
+def test_config_without_test_pipeline_is_refused(checkpoint):
+    cfg = Config.fromfile(CONFIG).to_dict()
+    del cfg['test_pipeline']
+    with pytest.raises(KeyError, match='test_pipeline'):
+        init_embedder(cfg, checkpoint)
 
 
 def test_mismatching_checkpoint_names_file_and_keys(weights, tmp_path):

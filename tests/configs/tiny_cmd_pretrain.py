@@ -26,9 +26,9 @@ train_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
-    dataset=dict(dataset=dict(ann_file='data/tiny/train.txt',
-                              data_prefix=dict(video='data/tiny/videos'),
-                              pipeline=train_pipeline)))
+    dataset=dict(ann_file='data/tiny/train.txt',
+                 data_prefix=dict(video='data/tiny/videos'),
+                 pipeline=train_pipeline))
 train_cfg = dict(max_epochs=2)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,

@@ -27,7 +27,7 @@ data = dict(ann_file='data/tiny/train.txt',
             data_prefix=dict(video='data/tiny/videos'))
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
-    dataset=dict(dataset=dict(data, pipeline=train_pipeline)))
+    dataset=dict(data, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1, num_workers=0, persistent_workers=False,
     dataset=dict(ann_file='data/tiny/val.txt', pipeline=test_pipeline,
@@ -36,5 +36,6 @@ test_dataloader = val_dataloader
 train_cfg = dict(max_epochs=1, val_interval=1)
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True)]
 default_hooks = dict(logger=dict(interval=1))
-custom_hooks = [dict(type='BadVideoMonitorHook', min_samples=1)]
+custom_hooks = [dict(type='PretrainedCheckpointHook'),
+                dict(type='BadVideoMonitorHook', min_samples=1)]
 randomness = dict(seed=0)

@@ -1,12 +1,8 @@
-# tiny_recognizer3d with the bad-video wrapper and its monitor hook.
+# tiny_recognizer3d with bad-video skipping and its monitor hook.
 _base_ = ['tiny_recognizer3d.py']
 
 train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='SkipBadVideos',
-        dataset=dict(type='VideoDataset', ann_file='data/tiny/train.txt',
-                     data_prefix=dict(video='data/tiny/videos'),
-                     pipeline={{_base_.train_pipeline}})))
+    dataset=dict(type='CMDVideoDataset',
+                 skip_bad_videos=dict(max_attempts=20, seed=0)))
 custom_hooks = [dict(type='BadVideoMonitorHook', max_bad_ratio=0.5,
                      min_samples=1)]

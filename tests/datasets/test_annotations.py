@@ -1,32 +1,38 @@
 """Official split files -> VideoDataset lists, built from files on disk."""
 from __future__ import annotations
 
-import importlib.util
+import contextlib
+import io
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from suite_utils import REPO_ROOT
+from suite_utils import load_tool as load_script
 
 from mmcmd.datasets import annotations as ann
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_tool(dataset: str):
     """The tools/data/<dataset>/build_annotations.py module."""
-    path = REPO_ROOT / 'tools' / 'data' / dataset / 'build_annotations.py'
-    spec = importlib.util.spec_from_file_location(f'build_{dataset}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f'tools/data/{dataset}/build_annotations.py')
 
 
-def run_cli(dataset: str, *args: str) -> subprocess.CompletedProcess:
-    """Run a tool as a user would, in a fresh interpreter."""
-    tool = REPO_ROOT / 'tools' / 'data' / dataset / 'build_annotations.py'
-    return subprocess.run([sys.executable, str(tool), *map(str, args)],
-                          capture_output=True, text=True, timeout=60)
+def run_cli(dataset: str, *args: str, fresh_interpreter: bool = False
+            ) -> subprocess.CompletedProcess:
+    """Run a tool's main() here, or, as a user would, in a fresh interpreter
+    (seconds: the tools import mmcmd's OpenMMLab side)."""
+    argv = [str(arg) for arg in args]
+    if fresh_interpreter:
+        tool = REPO_ROOT / 'tools' / 'data' / dataset / 'build_annotations.py'
+        return subprocess.run([sys.executable, str(tool), *argv],
+                              capture_output=True, text=True, timeout=120)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = load_tool(dataset).main(argv)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(),
+                                       err.getvalue())
 
 
 def touch(root: Path, rel: str) -> None:
@@ -288,7 +294,8 @@ def kinetics(tmp_path: Path) -> dict:
 
 def test_kinetics_cli_quoted_labels_layouts_and_unlabelled_test(kinetics):
     result = run_cli('kinetics', '--csv', *kinetics['csv'], '--root',
-                     kinetics['root'], '--out', kinetics['out'])
+                     kinetics['root'], '--out', kinetics['out'],
+                     fresh_interpreter=True)
     assert result.returncode == 0, result.stderr
     out = kinetics['out']
     assert lines(out / 'kinetics400_classes.txt') == [

@@ -1,11 +1,10 @@
-"""SkipBadVideos + BadVideoMonitorHook: broken files never stop training."""
+"""skip_bad_videos + BadVideoMonitorHook: broken files never stop training."""
 from __future__ import annotations
 
 import re
 import sys
 
 import numpy as np
-
 from suite_utils import REPO_ROOT, run_tool
 
 CFG = str(REPO_ROOT / 'tests' / 'configs' / 'tiny_recognizer3d_skip_bad.py')
@@ -22,14 +21,14 @@ def add_broken_videos(root):
     return data
 
 
-def build_wrapped(root, seed=0):
-    import mmcmd  # noqa: F401
+def build_skipping(root, seed=0):
+    from mmaction.registry import DATASETS
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
-    from mmaction.registry import DATASETS
+    import mmcmd  # noqa: F401
     cfg = Config.fromfile(CFG)
-    cfg.train_dataloader.dataset.seed = seed
+    cfg.train_dataloader.dataset.skip_bad_videos.seed = seed
     import os
     old = os.getcwd()
     os.chdir(root)
@@ -44,7 +43,7 @@ def test_bad_samples_are_replaced_deterministically(tiny_dataset):
     add_broken_videos(tiny_dataset)
     import os
     os.chdir(tiny_dataset)
-    first, second = build_wrapped(tiny_dataset), build_wrapped(tiny_dataset)
+    first, second = build_skipping(tiny_dataset), build_skipping(tiny_dataset)
     assert len(first) == 8
     bad = [i for i in range(8) if 'broken' in first.video_path(i)]
     assert len(bad) == 2

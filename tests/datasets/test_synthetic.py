@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +11,10 @@ import av
 import numpy as np
 import pytest
 from scipy.stats import chi2_contingency
+from suite_utils import REPO_ROOT, load_tool
 
 from mmcmd.datasets import synthetic as S
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(num_train_per_class=2, num_test_per_class=1, size=(96, 96),
             num_frames=24, progress=False)
 
@@ -302,9 +301,7 @@ def test_command_line_tool(tmp_path: Path):
     result = subprocess.run([sys.executable, str(script), '--help'],
                             cwd=REPO_ROOT, capture_output=True, text=True)
     assert result.returncode == 0 and '--camera-motion' in result.stdout
-    spec = importlib.util.spec_from_file_location('generate', script)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/data/synthetic/generate.py')
     out = tmp_path / 'cli'
     code = tool.main(['--out', str(out), '--num-train-per-class', '1',
                       '--num-test-per-class', '1', '--size', '64x48',

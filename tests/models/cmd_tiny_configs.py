@@ -9,7 +9,8 @@ CLIP_SHAPE = (8, 32, 32)
 MOTION_SHAPE = (4, 32, 32)
 
 
-def tiny_cmd_cfg(backbone: dict = None) -> dict:
+def tiny_cmd_cfg(backbone: dict = None,
+                 neck: dict = dict(type='ClipMapFusion')) -> dict:
     """A CMD config with 8-channel ResNet-10s and a 1+1 layer transformer."""
     if backbone is None:
         backbone = dict(type='CMDResNet2Plus1d', depth=10, base_channels=8,
@@ -17,6 +18,7 @@ def tiny_cmd_cfg(backbone: dict = None) -> dict:
     return dict(
         type='CMD',
         backbone=backbone,
+        neck=neck,
         motion_backbone=dict(type='CMDResNet3d', depth=10, in_channels=2,
                              base_channels=8, stem_stride=1),
         keyframe_backbone=dict(type='CMDResNet2d', depth=10, base_channels=8,

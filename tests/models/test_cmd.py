@@ -10,9 +10,8 @@ from cmd_tiny_configs import CLIP_SHAPE, synthetic_batch, tiny_cmd_cfg
 from mmaction.registry import MODELS
 
 import mmcmd  # noqa: F401
-from mmcmd.models.presets import cmd_model_cfg
-from mmcmd.models.selfsup import (fuse_clip_maps, mmcmd_to_official_key,
-                                  official_to_mmcmd_key)
+from mmcmd.models.presets import CLIP_BACKBONES, cmd_model_cfg
+from mmcmd.models.selfsup import mmcmd_to_official_key, official_to_mmcmd_key
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC_CANDIDATES = [REPO / 'tests' / 'data' / 'specs',
@@ -56,7 +55,7 @@ def test_official_checkpoint_maps_key_for_key(meta_cmd):
 
 def test_shapes_at_16x112x112(meta_cmd):
     clips = torch.empty(2, 3, 16, 112, 112, device='meta')
-    fused = fuse_clip_maps(meta_cmd.backbone(clips))
+    fused = meta_cmd.clip_map(clips)
     assert tuple(fused.shape) == (2, 2048, 2, 7, 7)
     assert meta_cmd.motion_head.num_source_tokens == 98
     assert meta_cmd.motion_head.num_target_tokens == 49
@@ -71,13 +70,26 @@ def test_shapes_at_16x112x112(meta_cmd):
     assert tuple(c3d.motion_head.fc.weight.shape) == (512, 512)
 
 
-def test_fusion_folds_even_and_odd_steps():
-    x3 = torch.arange(2 * 4 * 1 * 1, dtype=torch.float).view(1, 2, 4, 1, 1)
-    x4 = torch.full((1, 4, 2, 1, 1), 100.0)
-    fused = fuse_clip_maps((x3, x4))
-    # channels 0-1 = steps 0, 2; channels 2-3 = steps 1, 3
-    assert fused[0, :, 0, 0, 0].tolist() == [100, 104, 101, 105]
-    assert fused[0, :, 1, 0, 0].tolist() == [102, 106, 103, 107]
+def test_presets_are_the_model_configs():
+    """The presets read configs/_base_/models/cmd_*.py: no second copy."""
+    from mmengine.config import Config
+    base = REPO / 'configs' / '_base_' / 'models'
+    assert sorted(CLIP_BACKBONES) == ['c3d', 'r2plus1d-26', 'r3d-26']
+    for name in CLIP_BACKBONES:
+        model = Config.fromfile(str(base / f'cmd_{name}.py')).to_dict()[
+            'model']
+        assert cmd_model_cfg(name) == model
+        assert CLIP_BACKBONES[name] == model['backbone']
+    assert CLIP_BACKBONES['r3d-26'] == dict(type='CMDResNet3d', depth=26,
+                                            out_indices=(2, 3))
+    with pytest.raises(KeyError, match='r2plus1d-26'):
+        cmd_model_cfg('r50')
+
+
+def test_two_backbone_outputs_without_neck_give_a_clear_error():
+    cfg = tiny_cmd_cfg(neck=None)
+    with pytest.raises(ValueError, match='ClipMapFusion'):
+        MODELS.build(cfg)
 
 
 @pytest.fixture(scope='module')

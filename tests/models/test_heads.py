@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 import mmcmd  # noqa: F401
 from mmcmd.models.heads import ContextMatchingHead, MotionPredictionHead
-from mmcmd.models.losses import info_nce
+from mmcmd.models.losses import GatheredInfoNCE, info_nce
 
 
 def _small_motion_head(**kwargs) -> MotionPredictionHead:
@@ -41,7 +41,8 @@ def test_context_loss_is_infonce_over_keyframes():
     torch.manual_seed(0)
     head = ContextMatchingHead(in_channels=6, keyframe_channels=5,
                                hidden_channels=10, out_channels=4,
-                               loss_weight=2.0)
+                               loss=dict(type='GatheredInfoNCE',
+                                         loss_weight=2.0))
     head.init_weights()
     clip, key = torch.randn(5, 6), torch.randn(5, 5)
     losses = head.loss(clip, key)
@@ -61,7 +62,7 @@ def test_motion_head_positions_and_hard_negatives():
     negatives = torch.randn(6, 6, 1, 2, 2)       # 2 hard negatives per video
     pred = head(clip_map)
     assert tuple(pred.shape) == (3, 4, 8)
-    losses = head.loss(clip_map, motion, negatives)
+    losses = head.loss(clip_map, torch.cat([motion, negatives]))
     # Positive of (b, p) is key (b, p); keys = 12 positives + 24 negatives.
     q = pred.flatten(0, 1)
     k = head.encode_motion(torch.cat([motion, negatives])).flatten(0, 1)
@@ -71,8 +72,37 @@ def test_motion_head_positions_and_hard_negatives():
     # The hard negatives enter the denominator.
     without, _ = info_nce(q, k[:12], torch.arange(12), 0.1)
     assert without.item() < expected.item()
+    assert head.loss(clip_map, motion)['loss_motion'].item() == \
+        pytest.approx(without.item(), rel=1e-5)
     with pytest.raises(ValueError, match='positions'):
         head(torch.randn(3, 12, 1, 2, 2))
+    with pytest.raises(ValueError, match='true future'):
+        head.loss(clip_map, motion[:2])
+
+
+def test_heads_build_their_loss_from_the_config():
+    """Default loss = GatheredInfoNCE(0.1, weight 1); loss=dict(...) sets
+    temperature and weight, and any registered loss type is accepted."""
+    torch.manual_seed(0)
+    default = _small_motion_head().eval()
+    assert isinstance(default.loss_module, GatheredInfoNCE)
+    assert (default.loss_module.temperature,
+            default.loss_module.loss_weight) == (0.1, 1.0)
+    assert not list(default.loss_module.parameters())
+    torch.manual_seed(0)
+    warm = _small_motion_head(loss=dict(type='GatheredInfoNCE',
+                                        temperature=0.5,
+                                        loss_weight=3.0)).eval()
+    assert torch.equal(default.fc.weight, warm.fc.weight)
+    clip_map, motion = torch.randn(2, 12, 2, 2, 2), torch.randn(2, 6, 1, 2, 2)
+    q = warm(clip_map).flatten(0, 1)
+    k = warm.encode_motion(motion).flatten(0, 1)
+    expected, _ = info_nce(q, k, torch.arange(8), 0.5)
+    assert warm.loss(clip_map, motion)['loss_motion'].item() == \
+        pytest.approx(3.0 * expected.item(), rel=1e-5)
+    with pytest.raises(KeyError, match='NoSuchLoss'):
+        ContextMatchingHead(in_channels=4, keyframe_channels=4,
+                            loss=dict(type='NoSuchLoss'))
 
 
 def test_decoder_input_is_zeros_and_positions_matter():

@@ -468,7 +468,7 @@ CMD_PIPELINE = [
 
 
 def build_wrapped(folder: Path, bad: Path):
-    """SkipBadVideos around a VideoDataset of 3 good videos, ``bad`` second."""
+    """A skipping CMDVideoDataset of 3 good videos, ``bad`` second."""
     import mmcmd  # noqa: F401  (registers the transforms and the wrapper)
     from mmengine.registry import DefaultScope
 
@@ -483,9 +483,10 @@ def build_wrapped(folder: Path, bad: Path):
     (folder / bad.name).write_bytes(bad.read_bytes())
     (folder / 'train.txt').write_text(
         ''.join(f'{name} {i}\n' for i, name in enumerate(names)))
-    config = dict(type='SkipBadVideos', seed=3, dataset=dict(
-        type='VideoDataset', ann_file=str(folder / 'train.txt'),
-        data_prefix=dict(video=str(folder)), pipeline=CMD_PIPELINE))
+    config = dict(
+        type='CMDVideoDataset', ann_file=str(folder / 'train.txt'),
+        data_prefix=dict(video=str(folder)), pipeline=CMD_PIPELINE,
+        skip_bad_videos=dict(seed=3))
     with DefaultScope.overwrite_default_scope('mmaction'):
         return DATASETS.build(config)
 
@@ -519,7 +520,7 @@ def test_training_replaces_bad_videos_and_records_them(files, tmp_path, name,
     assert [path for path, _ in skipped] == [bad_path] * (attempt + 1)
     assert all(reason.startswith(f'{error}: ') and bad_path in reason
                for _, reason in skipped)
-    expected = wrapped.dataset[replacement]
+    expected = wrapped[replacement]
     for key in ('imgs', 'keyframe', 'motion', 'negative_motion'):
         assert np.array_equal(sample['inputs'][key].numpy(),
                               expected['inputs'][key].numpy())

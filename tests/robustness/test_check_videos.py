@@ -1,7 +1,6 @@
 """tools/analysis/check_videos.py on good and bad videos (folder + list)."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from suite_utils import load_tool
 
 from mmcmd.codec import CompressedVideo
 from mmcmd.codec.testing import write_audio_only, write_panning_video
@@ -94,17 +94,9 @@ def test_folder_and_annotation_report_json_and_clean_list(dataset):
     assert clean == ['jump/a.mp4 0', 'run/c.mkv 1', 'jump/b.avi 0']
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('check_videos', ROOT / TOOL)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_exit_status_strict_rgb_only_and_bad_arguments(dataset, capsys,
                                                        tmp_path):
-    tool = load_tool()
+    tool = load_tool(TOOL)
     videos, good = dataset['videos'], list(dataset['good'].values())
     assert tool.main([str(videos), '--workers', '1']) == 0
     assert tool.main([str(videos), '--workers', '1', '--strict']) == 1

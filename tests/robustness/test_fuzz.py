@@ -1,20 +1,21 @@
 """Fuzzing: damaged videos never crash, hang or raise undocumented errors."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
+from suite_utils import load_tool
 
 from mmcmd.codec.testing import write_panning_video
-from mmcmd.utils.fuzz import (BUG_OUTCOMES, MUTATORS, OUTCOMES, mutate,
-                              run_isolated, summarize, write_mutants)
 
-ROOT = Path(__file__).resolve().parents[2]
+fuzz = load_tool('tools/analysis/fuzz_reader.py')
+BUG_OUTCOMES, MUTATORS, OUTCOMES = (fuzz.BUG_OUTCOMES, fuzz.MUTATORS,
+                                    fuzz.OUTCOMES)
+mutate, run_isolated = fuzz.mutate, fuzz.run_isolated
+summarize, write_mutants = fuzz.summarize, fuzz.write_mutants
 SOURCE = bytes(range(256)) * 40  # 10,240 distinct-looking bytes
 
 
@@ -91,7 +92,7 @@ def test_fuzzed_videos_give_only_documented_outcomes(sources, tmp_path):
 
 
 TARGET = '''
-import os, signal, time
+import os, signal, sys, time
 from mmcmd.codec import CompressedVideo
 
 class InvalidOutputError(AssertionError):
@@ -108,7 +109,9 @@ def run(path, decode_budget_s):
     if content == b'WRONG':
         raise InvalidOutputError('rgb has the wrong shape')
     with CompressedVideo(path, decode_budget_s) as video:
-        return dict(codec=video.codec_name, num_frames=video.num_frames)
+        return dict(codec=video.codec_name, num_frames=video.num_frames,
+                    heavy=[m for m in ('torch', 'mmengine', 'mmaction')
+                           if m in sys.modules])
 '''
 
 
@@ -131,23 +134,15 @@ def test_runner_charges_crash_hang_and_bugs_to_the_right_file(sources,
     assert 'KeyError' in results[4].message and results[4].error_type == (
         'KeyError')
     assert results[6].error_type == 'VideoOpenError'
-    assert results[0].facts == dict(codec='h264', num_frames=20)
+    # The worker (the tool and mmcmd.codec) never imports torch or mmaction.
+    assert results[0].facts == dict(codec='h264', num_frames=20, heavy=[])
     assert set(summarize(results)) == set(OUTCOMES)
     with pytest.raises(RuntimeError, match='before its first file'):
         run_isolated(paths[:1], target=f'{tmp_path / "target.py"}:absent')
 
 
-def load_tool(script: str):
-    spec = importlib.util.spec_from_file_location(Path(script).stem,
-                                                  ROOT / script)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_fuzz_reader_tool(sources, tmp_path, capsys):
-    tool = load_tool('tools/analysis/fuzz_reader.py')
+    tool = fuzz
     out = tmp_path / 'fuzz.json'
     code = tool.main(['--fuzz', '10', '--seed', '5', '--videos', *sources[:2],
                       '--json', str(out), '--keep', str(tmp_path / 'm')])

@@ -1,11 +1,11 @@
 """Checkpoint converters on fake checkpoints built from the published specs."""
-import importlib.util
 import json
 import os
 from pathlib import Path
 
 import pytest
 import torch
+from suite_utils import load_tool
 
 import mmcmd  # noqa: F401
 from mmcmd.apis import init_embedder
@@ -42,11 +42,7 @@ def _spec(name: str) -> dict:
 
 
 def _tool(name: str):
-    path = REPO / 'tools' / 'convert' / f'{name}.py'
-    spec = importlib.util.spec_from_file_location(f'tool_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(f'tools/convert/{name}.py')
 
 
 def _fake_state(shapes: dict, seed: int = 0,

@@ -1,6 +1,5 @@
 """tools/extract_embeddings.py and tools/search.py on a folder of videos."""
 import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np
@@ -8,9 +7,8 @@ import pytest
 import torch
 
 from mmcmd.apis import EmbeddingGallery, embed_video, init_embedder
-from mmcmd.apis.embedding import build_embedding_network
-from mmcmd.apis.extraction import ResultStore
 from mmcmd.codec.testing import panning_frames, write_frames
+from mmcmd.models.selfsup.base import build_module
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = str(REPO / 'tests' / 'apis' / 'embedding_tiny_config.py')
@@ -34,7 +32,7 @@ def checkpoint(tmp_path_factory) -> str:
     """Random weights of the tiny config as an mmengine checkpoint."""
     from mmengine.config import Config
     torch.manual_seed(0)
-    net = build_embedding_network(Config.fromfile(CONFIG).model)
+    net = build_module(Config.fromfile(CONFIG).model.backbone)
     net.init_weights()
     for name, value in net.state_dict().items():
         if name.endswith('weight') and value.dim() == 1:
@@ -90,13 +88,13 @@ def test_extract_skips_broken_and_resumes(extract_tool, checkpoint, videos,
 def test_killed_run_resumes_from_partial_files(extract_tool, checkpoint,
                                                videos, tmp_path, capsys):
     out = tmp_path / 'emb'
-    model = init_embedder(CONFIG, checkpoint)
-    store_meta = dict(config=os.path.abspath(CONFIG),
-                      checkpoint=os.path.abspath(checkpoint), normalize=False,
-                      settings=dict(model.embedding_cfg.to_dict(),
-                                    normalize=False))
+    args = extract_tool.parse_args([CONFIG, checkpoint, '--videos', 'x',
+                                    '--out', 'y'])
+    from mmengine.config import Config
+    store_meta = extract_tool.run_meta(args, Config.fromfile(CONFIG),
+                                       normalize=False)
     # Simulate a run killed after two videos, mid-way through the third.
-    store = ResultStore(str(out), store_meta)
+    store = extract_tool.ResultStore(str(out), store_meta)
     first = [str(videos / 'sub/v0.mp4'), str(videos / 'sub/v1.mp4')]
     store.add(first, np.full((2, 64), 3.0, np.float32))
     store.close()
@@ -174,3 +172,26 @@ def test_rank_shards_merge_in_input_order(extract_tool, checkpoint, videos,
     expected = np.stack([embed_video(model, p) for p in merged])
     np.testing.assert_allclose(np.load(f'{out}.npy'), expected, rtol=1e-5,
                                atol=1e-6)
+
+
+def test_no_embeddable_video_exits_1(extract_tool, checkpoint, videos,
+                                     tmp_path):
+    listed = tmp_path / 'broken.txt'
+    listed.write_text('broken.mp4 0\nmissing.mp4 1\n')
+    out = tmp_path / 'none'
+    assert extract_tool.main([CONFIG, checkpoint, '--list', str(listed),
+                              '--root', str(videos), '--out', str(out),
+                              '--workers', '0']) == 1
+    assert np.load(f'{out}.npy').shape == (0, 0)
+    failed = Path(f'{out}.failed.txt').read_text().splitlines()
+    assert [line.split('\t')[0] for line in failed] == [
+        str(videos / 'broken.mp4'), str(videos / 'missing.mp4')]
+
+
+def test_list_lines_with_labels(extract_tool, tmp_path):
+    listed = tmp_path / 'ann.txt'
+    listed.write_text('# comment\nA/v 1.avi 3\n\nB/w.mp4\nC/x.mp4 0 7\n'
+                      '/abs/y.mp4 2\n')
+    assert extract_tool.read_video_list(str(listed), 'root') == [
+        'root/A/v 1.avi', 'root/B/w.mp4', 'root/C/x.mp4', '/abs/y.mp4']
+    assert extract_tool.read_video_list(str(listed))[0] == 'A/v 1.avi'

@@ -1,25 +1,18 @@
 """tools/deployment/publish_model.py: stripped, hash-named, weights-only."""
 import hashlib
-import importlib.util
 import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
+from suite_utils import load_tool
 
 import mmcmd  # noqa: F401  (lets weights-only loading read mmengine files)
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'tool_publish_model', REPO / 'tools' / 'deployment' /
-        'publish_model.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/deployment/publish_model.py')
 
 
 def _training_checkpoint(path: Path) -> dict:

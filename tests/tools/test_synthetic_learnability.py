@@ -1,14 +1,12 @@
 """tools/analysis/synthetic_learnability.py: the supervised reference check."""
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from suite_utils import load_tool
 
 from mmcmd.datasets import synthetic
 
-REPO = Path(__file__).resolve().parents[2]
 TINY = ['--num-per-class', '1', '--test-per-class', '1', '--iters', '3',
         '--batch-size', '4', '--frames', '16', '--size', '64',
         '--log-every', '1']
@@ -16,12 +14,7 @@ TINY = ['--num-per-class', '1', '--test-per-class', '1', '--iters', '3',
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location(
-        'tool_synthetic_learnability',
-        REPO / 'tools' / 'analysis' / 'synthetic_learnability.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis/synthetic_learnability.py')
 
 
 def test_unbiased_split_spreads_scenes_evenly(tool):

@@ -10,12 +10,12 @@ import sys
 
 import pytest
 import torch
+from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from suite_utils import REPO_ROOT, free_port, make_tiny_dataset, run_tool
 
 import mmcmd  # noqa: F401
-from suite_utils import REPO_ROOT, free_port, make_tiny_dataset, run_tool
-from mmaction.registry import MODELS
 
 CFGS = REPO_ROOT / 'tests' / 'configs'
 TRAIN, TEST = REPO_ROOT / 'tools' / 'train.py', REPO_ROOT / 'tools' / 'test.py'
@@ -63,8 +63,7 @@ def test_finetune_from_pretraining_then_test(pretrained):
     root, ckpt = pretrained
     cfg = CFGS / 'tiny_finetune.py'
     result = run_tool([sys.executable, TRAIN, cfg, '--work-dir', root / 'ft',
-                       '--cfg-options',
-                       f'model.backbone.init_cfg.checkpoint={ckpt}'], root)
+                       '--cfg-options', f'pretrained={ckpt}'], root)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     finetuned = root / 'ft' / 'epoch_1.pth'
     # the finetune started from the pretrained stem: it moved, but little

@@ -37,13 +37,7 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
-try:
-    import mmcmd  # noqa: F401
-except ImportError:
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
-
-from mmcmd.codec import CompressedVideo  # noqa: E402
+from mmcmd.codec import CompressedVideo
 
 CROP = 112
 
@@ -188,9 +182,11 @@ def cmd_sample(path: str, rng: np.random.Generator, samples: int) -> int:
 def mmaction_sample(path: str, rng: np.random.Generator, samples: int,
                     keyframe_for: Callable[[int], int], num_frames: int
                     ) -> int:
-    from mmaction.datasets.transforms import (PyAVDecode,
-                                              PyAVDecodeMotionVector,
-                                              PyAVInit)
+    from mmaction.datasets.transforms import (
+        PyAVDecode,
+        PyAVDecodeMotionVector,
+        PyAVInit,
+    )
     init, decode = PyAVInit(), PyAVDecode()
     decode_mv = PyAVDecodeMotionVector()
     for _ in range(samples):
@@ -282,8 +278,8 @@ def generated_video(folder: str, frames: int) -> str:
 
 def benchmark(path: str, args: argparse.Namespace) -> List[dict]:
     """All rows for one video."""
-    from tqdm import tqdm
     import cv2
+    from tqdm import tqdm
     clock = timed(args.clock)
     rng = np.random.default_rng(args.seed)
     with CompressedVideo(path) as video:

@@ -20,9 +20,9 @@ import time
 from typing import Callable, Dict, List
 
 import torch
+from mmaction.structures import ActionDataSample
 
 import mmcmd  # noqa: F401
-from mmaction.structures import ActionDataSample
 from mmcmd.models.presets import CLIP_BACKBONES, cmd_model_cfg
 from mmcmd.models.selfsup.base import build_module, probe_output_shapes
 

@@ -1,27 +1,23 @@
 """Check that videos open, decode and carry motion vectors, in parallel.
 
 Examples:
-    python tools/analysis/check_videos.py data/ucf101/videos --json report.json
-    python tools/analysis/check_videos.py data/ucf101/ucf101_train_split_1_videos.txt \
-        --data-prefix data/ucf101/videos --write-clean train_clean.txt --workers 8
+    python tools/analysis/check_videos.py data/ucf101/videos \
+        --json report.json
+    python tools/analysis/check_videos.py \
+        data/ucf101/ucf101_train_split_1_videos.txt \
+        --data-prefix data/ucf101/videos --write-clean train_clean.txt \
+        --workers 8
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os.path as osp
 import sys
 from collections import Counter
 from functools import partial
 from multiprocessing import Pool
 
-try:
-    import mmcmd  # noqa: F401
-except ImportError:
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
-
-from mmcmd.utils.video_check import check_video, expand_inputs  # noqa: E402
+from mmcmd.utils.video_check import check_video, expand_inputs
 
 
 def parse_args(argv=None) -> argparse.Namespace:

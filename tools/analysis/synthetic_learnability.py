@@ -39,11 +39,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import numpy as np
 from mmengine.config import DictAction
 
-try:
-    import mmcmd  # noqa: F401
-except ImportError:
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
+import mmcmd  # noqa: F401  (registers the models)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODELS_CFG = osp.join(REPO, 'configs', 'synthetic', '_base_', 'models.py')
@@ -110,6 +106,7 @@ def render_split(per_class: int, rng: np.random.Generator,
                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Unbiased videos uint8 (N, T, side, side, 3), labels, scene ids."""
     import cv2
+
     from mmcmd.datasets import synthetic
     videos, labels, scenes = [], [], []
     num_scenes = len(synthetic.SCENES)
@@ -143,8 +140,11 @@ def to_clips(videos: np.ndarray, starts: np.ndarray, clip_len: int,
              interval: int):
     """Normalised float clips (N, 3, T, H, W) starting at ``starts``."""
     import torch
+
     from mmcmd.models.data_preprocessors.cmd_data_preprocessor import (
-        IMAGENET_MEAN, IMAGENET_STD)
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+    )
     idx = starts[:, None] + interval * np.arange(clip_len)[None]
     clips = videos[np.arange(len(videos))[:, None], idx]  # N T H W C
     x = torch.from_numpy(np.ascontiguousarray(clips)).permute(0, 4, 1, 2, 3)

@@ -15,19 +15,15 @@ import os
 import os.path as osp
 import sys
 
-try:
-    import mmcmd  # noqa: F401
-except ImportError:  # running from a checkout without pip install
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
+import torch
 
-import torch  # noqa: E402
-
-from mmcmd.apis.convert import (ARCH_ALIASES, count_parameters,  # noqa
-                                convert_official_cmd)
-from mmcmd.apis.weights import unwrap_state_dict  # noqa: E402
-from mmcmd.utils import (UnsafeCheckpointError,  # noqa: E402
-                         load_checkpoint_file)
+from mmcmd.apis.convert import (
+    ARCH_ALIASES,
+    convert_official_cmd,
+    count_parameters,
+)
+from mmcmd.apis.weights import unwrap_state_dict
+from mmcmd.utils import UnsafeCheckpointError, load_checkpoint_file
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -24,14 +24,8 @@ from functools import partial
 from multiprocessing import Pool
 from typing import List, Optional, Tuple
 
-try:
-    import mmcmd  # noqa: F401
-except ImportError:
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
-
-from mmcmd.codec.encode import reencode  # noqa: E402
-from mmcmd.utils.video_check import expand_inputs  # noqa: E402
+from mmcmd.codec.encode import reencode
+from mmcmd.utils.video_check import expand_inputs
 
 EXTENSIONS = {'h264': '.mp4', 'mpeg4': '.avi'}
 

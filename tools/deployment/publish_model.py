@@ -16,16 +16,10 @@ import os.path as osp
 import sys
 from typing import List, Optional
 
-try:
-    import mmcmd  # noqa: F401
-except ImportError:  # running from a checkout without pip install
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
+import torch
 
-import torch  # noqa: E402
-
-from mmcmd.apis.weights import unwrap_state_dict  # noqa: E402
-from mmcmd.utils import UnsafeCheckpointError, load_checkpoint_file  # noqa
+from mmcmd.apis.weights import unwrap_state_dict
+from mmcmd.utils import UnsafeCheckpointError, load_checkpoint_file
 
 #: meta entries kept; everything else (hook messages, seeds, ...) goes.
 KEPT_META = ('epoch', 'iter', 'mmengine_version', 'mmcmd_version',

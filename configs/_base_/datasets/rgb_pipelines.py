@@ -1,6 +1,7 @@
 # RGB pipelines for finetuning, linear probes and retrieval (112x112).
 # Frames come from mmcmd's reader (frame count from the stream's packets,
 # not the container header); the rest is mmaction2's transforms.
+_base_ = ['embedding_pipeline.py']
 clip_len = 16
 frame_interval = 4
 finetune_train_pipeline = [
@@ -36,14 +37,6 @@ val_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
-# 10 clips at the centres of 10 equal segments, short side 128, centre crop.
-test_pipeline = [
-    dict(type='CompressedVideoInit'),
-    dict(type='SampleFrames', clip_len=clip_len,
-         frame_interval=frame_interval, num_clips=10, test_mode=True),
-    dict(type='CMDDecode'),
-    dict(type='Resize', scale=(-1, 128)),
-    dict(type='CenterCrop', crop_size=112),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs'),
-]
+# test_pipeline (10 clips at the centres of 10 equal segments, short side
+# 128, centre crop 112) comes from embedding_pipeline.py: finetune testing,
+# retrieval and embeddings share one definition.

@@ -1,6 +1,6 @@
 # Recognizer3D with the CMD c3d backbone, for finetuning and linear probes.
-# Start from a CMD pretraining checkpoint with
-#   --cfg-options model.backbone.init_cfg.checkpoint=PATH.pth
+# The finetune and linear configs fill init_cfg.checkpoint from their
+# `pretrained` setting (--cfg-options pretrained=PATH.pth).
 model = dict(
     type='Recognizer3D',
     backbone=dict(

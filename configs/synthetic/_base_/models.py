@@ -8,4 +8,5 @@ clip_shape = (8, 64, 64)  # frames, height, width (pixels)
 motion_shape = (4, 64, 64)  # future motion window: frames, height, width
 clip_backbone = dict(type='CMDResNet2Plus1d', depth=10, base_channels=16,
                      out_indices=(2, 3))
+clip_neck = dict(type='ClipMapFusion')  # stages 3 + 4 -> one clip map
 data_preprocessor = dict(type='CMDDataPreprocessor')

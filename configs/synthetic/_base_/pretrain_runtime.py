@@ -16,11 +16,10 @@ train_dataloader = dict(
     persistent_workers=True,
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type='SkipBadVideos',
-        dataset=dict(type='VideoDataset',
-                     ann_file='data/synthetic/train.txt',
-                     data_prefix=dict(video='data/synthetic'))))
+    dataset=dict(type='CMDVideoDataset',
+                 ann_file='data/synthetic/train.txt',
+                 data_prefix=dict(video='data/synthetic'),
+                 skip_bad_videos=dict(max_attempts=20, seed=0)))
 max_epochs = 20
 warmup_epochs = 3
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,

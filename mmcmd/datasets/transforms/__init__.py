@@ -1,4 +1,5 @@
 """Registered CMD transforms: compressed-domain loading, geometry, packing."""
+from .array_video import ArrayVideoInit
 from .color import CMDColorAugment
 from .formatting import MotionNormalize, PackCMDInputs
 from .geometry import (CMDCenterCrop, CMDFlip, CMDRandomResizedCrop,
@@ -6,10 +7,13 @@ from .geometry import (CMDCenterCrop, CMDFlip, CMDRandomResizedCrop,
 from .loading import (CMDDecode, CMDSampleFrames, CompressedVideoClose,
                       CompressedVideoInit)
 from .multi_view import MultiView
+from .resize import PILResize
+from .sampling import SegmentCenterSampleFrames
 
 __all__ = [
     'CompressedVideoInit', 'CMDSampleFrames', 'CMDDecode',
     'CompressedVideoClose', 'CMDRandomResizedCrop', 'CMDCenterCrop',
     'CMDResize', 'CMDFlip', 'KeyframeAugment', 'CMDColorAugment',
-    'MotionNormalize', 'PackCMDInputs', 'MultiView'
+    'MotionNormalize', 'PackCMDInputs', 'MultiView', 'ArrayVideoInit',
+    'PILResize', 'SegmentCenterSampleFrames'
 ]

@@ -183,30 +183,30 @@ class CMDDecode(BaseTransform):
     def transform(self, results: dict) -> dict:
         """Run the single decode and store its outputs."""
         video: CompressedVideo = results['video_reader']
-        negatives = np.asarray(results.get('negative_motion_inds',
-                                           np.zeros((0, 0), np.int64)))
         motion = np.asarray(results.get('motion_inds', ()), np.int64)
+        negatives = np.asarray(results.get('negative_motion_inds',
+                                           np.zeros((0, motion.size))),
+                               np.int64)
+        # One decode of every frame some window needs; each window then
+        # picks its own frames, so the negatives never join the positives.
+        frames = np.union1d(motion, negatives)
         has_key = 'keyframe_ind' in results
         try:
             out = video.decode(
-                rgb=results['frame_inds'],
-                motion=np.concatenate([motion, negatives.reshape(-1)]),
+                rgb=results['frame_inds'], motion=frames,
                 keyframes=[results['keyframe_ind']] if has_key else [],
                 raw_motion=self.raw_motion)
         finally:
             if self.close:
                 video.close()
                 results['video_reader'] = None
-        count = motion.size
         results['imgs'] = out.rgb
-        results['motion'] = out.motion[:count]
-        results['motion_mask'] = out.mask[:count]
-        windows = negatives.shape[:2] if negatives.ndim == 2 else (0, count)
-        grid = out.motion.shape[1:]
-        results['negative_motion'] = out.motion[count:].reshape(
-            windows + grid)
-        results['negative_motion_mask'] = out.mask[count:].reshape(
-            windows + grid[1:])
+        rows = np.searchsorted(frames, motion)
+        results['motion'] = out.motion[rows]
+        results['motion_mask'] = out.mask[rows]
+        rows = np.searchsorted(frames, negatives)  # (N, T_m)
+        results['negative_motion'] = out.motion[rows]
+        results['negative_motion_mask'] = out.mask[rows]
         if has_key:
             results['keyframe'] = out.keyframes[0]
         results['original_shape'] = out.rgb.shape[1:3]

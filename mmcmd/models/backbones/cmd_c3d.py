@@ -24,8 +24,16 @@ class CMDC3D(CMDBackbone):
     """C3D with BN: conv1 | pool1 (1,2,2) | conv2 | pool2 | conv3a,b | pool3 |
     conv4a,b | pool4 | conv5a,b; pools 2-4 are (2,2,2), no pool5, no fc.
 
-    For 16x112x112 the final map is 512 x 2 x 7 x 7. ``out_indices`` picks
-    stages 0..4 (conv1 .. conv5b outputs, before their pools).
+    For 16x112x112 the final map is 512 x 2 x 7 x 7.
+
+    Args:
+        in_channels: input channels (3 for RGB).
+        base_channels: width of conv1; later stages use 2, 4, 8, 8 times it.
+        out_indices: stages returned, 0..4 (conv1 .. conv5b outputs, before
+            their pools); one index gives a tensor, several a tuple.
+        global_pool: average each returned map over T, H and W to (N, C).
+        init_cfg: mmengine init config, e.g. ``dict(type='Pretrained',
+            checkpoint=..., prefix='backbone.')``.
     """
 
     def __init__(self,

@@ -35,7 +35,22 @@ Output = Union[torch.Tensor, Tuple[torch.Tensor, ...]]
 
 
 class _CMDResNet(CMDBackbone):
-    """Shared ResNet body; subclasses set the stem and the block types."""
+    """Shared ResNet body; subclasses set the stem and the block types.
+
+    Args:
+        depth: 10, 18, 34 (basic blocks) or 26, 50 (bottleneck blocks).
+        in_channels: input channels (3 for RGB, 2 for motion).
+        base_channels: width of the stem and stage 1; stages 2-4 double it.
+        stem_stride: spatial stride of the stem conv (1 keeps the size).
+        stem_temporal_kernel: temporal kernel of the stem (1 for the 2D net).
+        max_pool: the (1, 3, 3) / (1, 2, 2) max-pool after the stem.
+        out_indices: stages returned, 0..3 (stage 1..4); one index gives a
+            tensor, several a tuple (e.g. (2, 3) for :class:`ClipMapFusion`).
+        global_pool: average each returned map over T, H and W to (N, C).
+        zero_init_residual: zero the last BN of every residual branch.
+        init_cfg: mmengine init config, e.g. ``dict(type='Pretrained',
+            checkpoint=..., prefix='backbone.')``.
+    """
 
     basic: Type[nn.Module] = BasicBlock3d
     bottleneck: Type[nn.Module] = Bottleneck3d
@@ -133,6 +148,13 @@ class CMDResNet3d(_CMDResNet):
 
     ``depth=26`` is the published R3D-26; ``depth=10, in_channels=2,
     stem_stride=1`` is the CMD motion encoder (512 x 1 x 7 x 7 for 8x112x112).
+
+    Args:
+        depth, in_channels, base_channels, stem_stride,
+        stem_temporal_kernel, max_pool, out_indices, global_pool,
+        zero_init_residual, init_cfg: as in the shared ResNet body
+            (``_CMDResNet``): depth 10/18/34 basic, 26/50 bottleneck blocks;
+            ``out_indices`` 0..3 picks stages 1..4.
     """
 
 
@@ -142,6 +164,13 @@ class CMDResNet2Plus1d(_CMDResNet):
 
     Stem: conv1_s 1x7x7 (stride (1, s, s)) -> conv1_t 3x1x1, mid width chosen
     so the factorised pair has the parameter count of the 3x7x7 conv.
+
+    Args:
+        depth, in_channels, base_channels, stem_stride,
+        stem_temporal_kernel, max_pool, out_indices, global_pool,
+        zero_init_residual, init_cfg: as in the shared ResNet body
+            (``_CMDResNet``); ``depth=26, out_indices=(2, 3)`` is the
+            published clip encoder.
     """
 
     basic = BasicBlock2Plus1d
@@ -166,6 +195,12 @@ class CMDResNet2d(_CMDResNet):
 
     Accepts (N, C, H, W) images (outputs without a time axis) or
     (N, C, 1, H, W). ``depth=10, global_pool=True`` is the CMD keyframe encoder.
+
+    Args:
+        depth, in_channels, base_channels, stem_stride, max_pool,
+        out_indices, global_pool, zero_init_residual, init_cfg: as in the
+            shared ResNet body (``_CMDResNet``);
+            ``stem_temporal_kernel`` is ignored (always 1).
     """
 
     temporal = False

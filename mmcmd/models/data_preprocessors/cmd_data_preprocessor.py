@@ -43,6 +43,11 @@ class CMDDataPreprocessor(BaseDataPreprocessor):
     Embedding batches: ``inputs`` is a list of uint8 clips (3, T, H, W) or
     (num_clips, 3, T, H, W); the result is a normalised (B, 3, T, H, W) or
     (B, num_clips, 3, T, H, W) tensor.
+
+    Args:
+        mean: per-channel mean (R, G, B) on the 0..255 scale.
+        std: per-channel standard deviation (R, G, B) on the 0..255 scale.
+        non_blocking: copy to the device asynchronously.
     """
 
     def __init__(self,

@@ -15,14 +15,22 @@ from ..selfsup.base import BaseSelfSupervisor, Inputs
 class VideoEmbedder(BaseSelfSupervisor):
     """Backbone + global average pool, averaged over the clips of a video.
 
-    ``predict`` stores the (C,) embedding of each video in its data sample as
-    field ``embedding``: what :class:`mmcmd.evaluation.VideoRetrievalMetric`
-    reads. Load pretrained weights through the backbone's ``init_cfg``
-    (``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``).
+    ``predict`` (and so ``test_step``) stores the (C,) embedding of each
+    video in its data sample as field ``embedding``: what
+    :class:`mmcmd.evaluation.VideoRetrievalMetric` reads and what
+    :func:`mmcmd.apis.embed_video` returns. With the config's
+    ``test_pipeline`` this is the one definition of a video's embedding
+    (docs/embedding.md). Weights come from the checkpoint given to
+    ``tools/test.py`` or :func:`mmcmd.apis.init_embedder`, or from the
+    backbone's ``init_cfg`` (``dict(type='Pretrained', checkpoint=...,
+    prefix='backbone.')``).
 
     Args:
         backbone: config of any clip backbone (mmcmd or mmaction2).
-        normalize: L2-normalise each embedding.
+        normalize: L2-normalise each embedding (ModelScope does not).
+        data_preprocessor: stacks and normalises the clips; default
+            ``CMDDataPreprocessor`` (ImageNet mean/std).
+        init_cfg: mmengine init config of the whole model.
     """
 
     def __init__(self, backbone: dict, normalize: bool = False,

@@ -7,7 +7,7 @@ import torch
 from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 
-from ..losses import GatheredInfoNCE
+from ..losses import build_loss
 from .projection import ProjectionMLP
 
 
@@ -27,10 +27,19 @@ class ContextMatchingHead(BaseModule):
     of all videos in the gathered batch (its own keyframe is the positive).
 
     Args:
-        in_channels: channels of the clip vector (mean of the fused map).
-        keyframe_channels: channels of the pooled keyframe feature.
-        temperature: InfoNCE temperature.
-        loss_weight: factor of ``loss_context``.
+        in_channels: channels of the clip vector (mean of the fused map);
+            CMD fills it from its backbones.
+        keyframe_channels: channels of the pooled keyframe feature; CMD
+            fills it from its backbones.
+        hidden_channels: width of the projections' hidden layer.
+        out_channels: dimension of the normalised embeddings contrasted.
+        loss: loss cfg called as ``loss(query (B, D), keys (B, D))`` and
+            returning ``(loss, accuracy)``; the default
+            ``dict(type='GatheredInfoNCE', temperature=0.1, loss_weight=1.0)``
+            gathers the keyframes of every rank. Its ``loss_weight`` scales
+            ``loss_context``.
+        init_cfg: mmengine init config; without one the projections get
+            Kaiming fan_out weights.
     """
 
     def __init__(self,
@@ -38,8 +47,7 @@ class ContextMatchingHead(BaseModule):
                  keyframe_channels: Optional[int] = None,
                  hidden_channels: int = 2048,
                  out_channels: int = 512,
-                 temperature: float = 0.1,
-                 loss_weight: float = 1.0,
+                 loss: dict = dict(type='GatheredInfoNCE'),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         require_channels(type(self).__name__, in_channels=in_channels,
@@ -48,8 +56,7 @@ class ContextMatchingHead(BaseModule):
                                         out_channels)
         self.key_proj = ProjectionMLP(keyframe_channels, hidden_channels,
                                       out_channels)
-        self.criterion = GatheredInfoNCE(temperature)
-        self.loss_weight = loss_weight
+        self.loss_module = build_loss(loss)
 
     def init_weights(self) -> None:
         """Kaiming fan_out projections (unless an init_cfg says otherwise)."""
@@ -68,5 +75,5 @@ class ContextMatchingHead(BaseModule):
              keyframe_vec: torch.Tensor) -> Dict[str, torch.Tensor]:
         """``loss_context`` (weighted) and ``acc_context`` (top-1, 0..1)."""
         query, key = self(clip_vec, keyframe_vec)
-        loss, acc = self.criterion(query, key)
-        return dict(loss_context=loss * self.loss_weight, acc_context=acc)
+        loss, acc = self.loss_module(query, key)
+        return dict(loss_context=loss, acc_context=acc)

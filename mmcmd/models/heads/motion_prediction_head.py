@@ -8,7 +8,7 @@ from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 from torch import nn
 
-from ..losses import GatheredInfoNCE
+from ..losses import build_loss
 from .context_matching_head import require_channels
 from .projection import ProjectionMLP
 from .transformer import PredictionTransformer
@@ -30,13 +30,29 @@ class MotionPredictionHead(BaseModule):
         motion map (B, C_m, t, h, w) -> P = t*h*w tokens -> key_proj -> L2 norm
 
     Positive of query (b, p) = key (b, p); negatives = all other positions and
-    videos of all ranks, plus the tokens of the hard-negative motion maps.
+    videos of all ranks, plus the tokens of the hard-negative motion maps
+    (the motion maps after the first B, see :meth:`loss`).
 
     Args:
         in_channels: channels of the clip map (2048 for the fused ResNet-26).
         motion_channels: channels of the motion-encoder map (512).
         num_source_tokens: S, 98 for R(2+1)D-26 at 16x112x112.
-        num_target_tokens: P, 49 for 8x112x112 motion windows.
+        num_target_tokens: P, 49 for 8x112x112 motion windows. CMD fills
+            these four from a dry run of its backbones.
+        embed_dims: transformer width D.
+        num_heads: attention heads.
+        num_encoder_layers / num_decoder_layers: transformer depth.
+        feedforward_channels: hidden width of the transformer's FFNs.
+        dropout: dropout of attention and FFNs.
+        hidden_channels: width of the projections' hidden layer.
+        out_channels: dimension of the normalised tokens contrasted.
+        loss: loss cfg called as ``loss(query (B*P, D), keys (K, D))`` with
+            the positives first among the keys, returning ``(loss,
+            accuracy)``; the default ``dict(type='GatheredInfoNCE',
+            temperature=0.1, loss_weight=1.0)`` gathers the keys of every
+            rank. Its ``loss_weight`` scales ``loss_motion``.
+        init_cfg: mmengine init config; without one the reference init
+            (see :meth:`init_weights`).
     """
 
     def __init__(self,
@@ -52,8 +68,7 @@ class MotionPredictionHead(BaseModule):
                  dropout: float = 0.1,
                  hidden_channels: int = 2048,
                  out_channels: int = 512,
-                 temperature: float = 0.1,
-                 loss_weight: float = 1.0,
+                 loss: dict = dict(type='GatheredInfoNCE'),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         require_channels(type(self).__name__, in_channels=in_channels,
@@ -72,8 +87,7 @@ class MotionPredictionHead(BaseModule):
                                         out_channels)
         self.key_proj = ProjectionMLP(motion_channels, hidden_channels,
                                       out_channels)
-        self.criterion = GatheredInfoNCE(temperature)
-        self.loss_weight = loss_weight
+        self.loss_module = build_loss(loss)
 
     def init_weights(self) -> None:
         """Xavier transformer, N(0, 0.01) fc, U(0, 1) positions, Kaiming heads."""
@@ -111,17 +125,22 @@ class MotionPredictionHead(BaseModule):
         keys = self.key_proj(tokens.flatten(0, 1))
         return keys.view(tokens.shape[0], tokens.shape[1], -1)
 
-    def loss(self, clip_map: torch.Tensor, motion_map: torch.Tensor,
-             negative_motion_map: Optional[torch.Tensor] = None
+    def loss(self, clip_map: torch.Tensor, motion_map: torch.Tensor
              ) -> Dict[str, torch.Tensor]:
         """``loss_motion`` (weighted) and ``acc_motion`` (top-1, 0..1).
 
-        ``motion_map``: (B, C_m, t, h, w) of the true future windows;
-        ``negative_motion_map``: (B*N, C_m, t, h, w) hard negatives or None.
+        ``clip_map``: (B, C, T, H, W). ``motion_map``: (B + B*N, C_m, t, h, w)
+        motion-encoder maps of all windows, the B true future windows first
+        (window b belongs to clip b), then any N hard negatives per video in
+        any order; with N = 0 only the true futures.
         """
+        num_videos = clip_map.shape[0]
+        if motion_map.shape[0] < num_videos:
+            raise ValueError(
+                f'{type(self).__name__}: {motion_map.shape[0]} motion maps '
+                f'for {num_videos} clips; pass the true future window of '
+                'every clip first, then the hard negatives.')
         query = self(clip_map).flatten(0, 1)
-        maps = motion_map if negative_motion_map is None else torch.cat(
-            [motion_map, negative_motion_map], dim=0)
-        keys = self.encode_motion(maps).flatten(0, 1)
-        loss, acc = self.criterion(query, keys)
-        return dict(loss_motion=loss * self.loss_weight, acc_motion=acc)
+        keys = self.encode_motion(motion_map).flatten(0, 1)
+        loss, acc = self.loss_module(query, keys)
+        return dict(loss_motion=loss, acc_motion=acc)

@@ -11,6 +11,12 @@ class ProjectionMLP(nn.Sequential):
 
     Indices 0, 1, 3, 4 hold the parameters, as in the official checkpoint's
     ``*_head.{0,1,3,4}`` keys (Conv1d weights of shape (out, in, 1)).
+
+    Args:
+        in_channels: input feature channels.
+        hidden_channels: width of the hidden layer.
+        out_channels: output channels.
+        normalize: L2-normalise the output rows.
     """
 
     def __init__(self, in_channels: int, hidden_channels: int = 2048,

@@ -75,7 +75,16 @@ class _Stack(nn.Module):
 
 
 class PredictionTransformer(nn.Module):
-    """Encode the clip tokens, decode zero queries at the target positions."""
+    """Encode the clip tokens, decode zero queries at the target positions.
+
+    Args:
+        dims: token width D.
+        num_heads: attention heads.
+        num_encoder_layers: encoder layers over the S source tokens.
+        num_decoder_layers: decoder layers over the P target tokens.
+        ffn_channels: hidden width of each layer's feed-forward network.
+        dropout: dropout of attention and feed-forward outputs.
+    """
 
     def __init__(self, dims: int = 512, num_heads: int = 8,
                  num_encoder_layers: int = 2, num_decoder_layers: int = 4,

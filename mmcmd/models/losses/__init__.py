@@ -1,4 +1,24 @@
-"""Contrastive losses."""
+"""Losses. ``info_nce.py`` imports only torch (a spawned test worker loads
+it alone); the registration into mmaction's ``MODELS`` happens here."""
+import copy
+
+from mmaction.registry import MODELS
+from mmengine.registry import DefaultScope
+from torch import nn
+
 from .info_nce import GatheredInfoNCE, gather_with_grad, info_nce
 
-__all__ = ['GatheredInfoNCE', 'gather_with_grad', 'info_nce']
+MODELS.register_module(module=GatheredInfoNCE)
+
+
+def build_loss(cfg: dict) -> nn.Module:
+    """Build a loss cfg such as ``dict(type='GatheredInfoNCE', ...)`` from
+    mmaction's ``MODELS`` (in the mmaction scope, whatever scope is set)."""
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        raise TypeError(f'a loss must be a dict with a `type`, e.g. '
+                        f"dict(type='GatheredInfoNCE'), got {cfg!r}.")
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        return MODELS.build(copy.deepcopy(cfg))
+
+
+__all__ = ['GatheredInfoNCE', 'build_loss', 'gather_with_grad', 'info_nce']

@@ -76,20 +76,34 @@ class GatheredInfoNCE(nn.Module):
 
     ``forward(query (M, C), keys (K, C))`` with M <= K: the positive of local
     query i is local key i (so put the positives first among the keys and any
-    extra negatives after them).
+    extra negatives after them). Returns ``(loss_weight * loss, top-1
+    accuracy in [0, 1])``. Registered in mmaction's ``MODELS`` (by
+    :mod:`mmcmd.models.losses`), so heads build it from
+    ``loss=dict(type='GatheredInfoNCE', temperature=0.1)``.
+
+    Args:
+        temperature: divides the query-key dot products (logits).
+        loss_weight: factor of the returned loss.
     """
 
-    def __init__(self, temperature: float = 0.1) -> None:
+    def __init__(self, temperature: float = 0.1,
+                 loss_weight: float = 1.0) -> None:
         super().__init__()
         self.temperature = temperature
+        self.loss_weight = loss_weight
 
     def forward(self, query: torch.Tensor,
                 keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """(loss, top-1 accuracy) over the gathered keys."""
+        """(weighted loss, top-1 accuracy) over the gathered keys."""
         if query.shape[0] > keys.shape[0]:
             raise ValueError(f'{query.shape[0]} queries but only '
                              f'{keys.shape[0]} keys; every query needs its '
                              'positive key at the same local index.')
         all_keys, offset = gather_with_grad(keys)
         labels = torch.arange(query.shape[0], device=query.device) + offset
-        return info_nce(query, all_keys, labels, self.temperature)
+        loss, accuracy = info_nce(query, all_keys, labels, self.temperature)
+        return loss * self.loss_weight, accuracy
+
+    def extra_repr(self) -> str:
+        return (f'temperature={self.temperature}, '
+                f'loss_weight={self.loss_weight}')

@@ -1,12 +1,20 @@
 """Self-supervisors."""
-from .base import BaseSelfSupervisor, final_map, global_pool, probe_output_shapes
-from .cmd import CMD, fuse_clip_maps
-from .official_keys import (OFFICIAL_TO_MMCMD, mmcmd_to_official_key,
+from .base import (
+                            BaseSelfSupervisor,
+                            final_map,
+                            global_pool,
+                            probe_output_shapes,
+)
+from .cmd import CMD
+from .official_keys import (
+                            OFFICIAL_TO_MMCMD,
+                            mmcmd_to_official_key,
                             official_to_mmcmd_key,
-                            official_to_mmcmd_state_dict)
+                            official_to_mmcmd_state_dict,
+)
 from .rgb_contrast import RGBContrast
 
 __all__ = ['BaseSelfSupervisor', 'CMD', 'OFFICIAL_TO_MMCMD', 'final_map',
-           'fuse_clip_maps', 'global_pool', 'mmcmd_to_official_key',
+           'global_pool', 'mmcmd_to_official_key',
            'official_to_mmcmd_key', 'official_to_mmcmd_state_dict',
            'probe_output_shapes', 'RGBContrast']

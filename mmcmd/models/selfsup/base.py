@@ -46,17 +46,30 @@ def global_pool(x: torch.Tensor) -> torch.Tensor:
 
 
 class BaseSelfSupervisor(BaseModel):
-    """Builds the clip ``backbone``; gives ``tensor`` and ``predict`` modes.
+    """Builds the clip ``backbone`` and ``neck``; gives ``tensor`` and
+    ``predict`` modes.
 
-    Subclasses implement :meth:`loss`. ``predict`` stores the clip embedding
-    (global average pool of the backbone's final map, averaged over the clips
-    of a video, not normalised) in each data sample as field ``embedding``.
+    Subclasses implement :meth:`loss`; their heads read :meth:`clip_map`
+    (backbone, then neck). ``predict`` stores the clip embedding (global
+    average pool of the backbone's final map, averaged over the clips of a
+    video, not normalised; the neck is not used) in each data sample as
+    field ``embedding``.
+
+    Args:
+        backbone: clip encoder cfg (any mmcmd or mmaction2 3D backbone).
+        data_preprocessor: cfg or module; ``CMDDataPreprocessor`` if None.
+        init_cfg: mmengine init config of the whole model.
+        neck: cfg of the module turning the backbone outputs into the one
+            clip map the heads read, e.g. ``dict(type='ClipMapFusion')``
+            for a backbone with two outputs. None: the backbone's output is
+            the clip map, so it must return one map.
     """
 
     def __init__(self,
                  backbone: dict,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 neck: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='CMDDataPreprocessor')
         if isinstance(data_preprocessor, dict):
@@ -66,6 +79,33 @@ class BaseSelfSupervisor(BaseModel):
                          init_cfg=init_cfg)
         self.backbone_cfg = copy.deepcopy(backbone)
         self.backbone = build_module(backbone)
+        self.neck = build_module(neck) if neck is not None else None
+
+    def clip_map_shape(self, clip_shape: Sequence[int]) -> Tuple[int, ...]:
+        """(C, T, H, W) of :meth:`clip_map` for one clip of ``clip_shape``
+        (T, H, W), from a meta-device run (no memory, no FLOPs)."""
+        backbone = self.backbone_cfg
+        outs = probe_output_shapes(
+            backbone, (backbone.get('in_channels', 3), *clip_shape))
+        if self.neck is None:
+            if len(outs) != 1:
+                raise ValueError(
+                    f'{type(self).__name__}: the clip backbone returns '
+                    f'{len(outs)} maps but the model has no neck to fuse '
+                    "them; add neck=dict(type='ClipMapFusion') to the model "
+                    'config or give the backbone one output (out_indices).')
+            return outs[0]
+        with torch.device('meta'):
+            fused = self.neck(tuple(torch.empty(1, *shape, device='meta')
+                                    for shape in outs))
+        return tuple(fused.shape[1:])
+
+    def clip_map(self, clips: torch.Tensor) -> torch.Tensor:
+        """(B, 3, T, H, W) clips -> the (B, C, T', H', W') map heads read."""
+        features = self.extract_feat(clips)
+        if self.neck is not None:
+            return self.neck(features)
+        return final_map(features)
 
     @staticmethod
     def clips_of(inputs: Inputs) -> torch.Tensor:

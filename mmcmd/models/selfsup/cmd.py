@@ -5,38 +5,16 @@ import copy
 from typing import Dict, List, Optional, Sequence
 
 import torch
-import torch.nn.functional as F
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 
-from .base import (BaseSelfSupervisor, Features, build_module, final_map,
-                   global_pool, probe_output_shapes)
-
-
-def fuse_clip_maps(features: Features) -> torch.Tensor:
-    """The clip map the heads read.
-
-    One output: used as is (C3D, X3D, ...). Two outputs (stage 3, stage 4):
-    stage 3 is folded in time (steps t, t + f, ... concatenated on channels,
-    f = T3 / T4; even and odd steps for f = 2), stage 4 is nearest-upsampled
-    to the folded size and added: 1024x4x7x7 + 2048x2x4x4 -> 2048x2x7x7.
-    """
-    if isinstance(features, torch.Tensor):
-        return features
-    if len(features) == 1:
-        return features[0]
-    if len(features) != 2:
-        raise ValueError(f'CMD: the clip backbone returned {len(features)} '
-                         'maps; use out_indices with one or two stages.')
-    x3, x4 = features
-    fold = max(1, x3.shape[2] // x4.shape[2])
-    folded = torch.cat([x3[:, :, i::fold] for i in range(fold)], dim=1)
-    if folded.shape[1] != x4.shape[1]:
-        raise ValueError(
-            f'CMD: cannot add stage maps with {x3.shape[1]} x {fold} and '
-            f'{x4.shape[1]} channels; use a single clip output instead '
-            '(out_indices=(3, )).')
-    return folded + F.interpolate(x4, size=folded.shape[2:], mode='nearest')
+from .base import (
+    BaseSelfSupervisor,
+    build_module,
+    final_map,
+    global_pool,
+    probe_output_shapes,
+)
 
 
 def _fill(cfg: dict, **values) -> dict:
@@ -50,18 +28,30 @@ def _fill(cfg: dict, **values) -> dict:
 
 @MODELS.register_module()
 class CMD(BaseSelfSupervisor):
-    """Context and Motion Decoupling self-supervisor.
+    """Context and Motion Decoupling self-supervisor::
+
+        clip -> backbone -> neck -> clip map --mean--> context_head <- keyframe
+                                       |                 (keyframe_backbone)
+                                       +-> motion_head <- motion windows
+                                                         (motion_backbone)
+        loss = loss_context + loss_motion
 
     Args:
-        backbone: clip encoder cfg (any mmcmd or mmaction2 3D backbone; with
-            two outputs (stage 3, 4) the maps are fused, see
-            :func:`fuse_clip_maps`).
+        backbone: clip encoder cfg (any mmcmd or mmaction2 3D backbone).
         motion_backbone: motion encoder cfg (2 input channels).
         keyframe_backbone: keyframe encoder cfg (takes (B, 3, H, W)).
-        context_head / motion_head: head cfgs; channel and token counts left
-            out are filled from a meta-device dry run of the backbones.
-        clip_shape: (T, H, W) of training clips; motion_shape: (T_m, H, W)
-            of motion windows; keyframe_shape: (H, W).
+        context_head: :class:`ContextMatchingHead` cfg.
+        motion_head: :class:`MotionPredictionHead` cfg. Channel and token
+            counts left out of either head are filled from a meta-device
+            dry run of the backbones and the neck.
+        clip_shape: (T, H, W) of training clips (frames, pixels).
+        motion_shape: (T_m, H, W) of motion windows (frames, pixels).
+        keyframe_shape: (H, W) of keyframes (pixels).
+        data_preprocessor: cfg; ``CMDDataPreprocessor`` if None.
+        init_cfg: mmengine init config of the whole model.
+        neck: cfg of the module making the clip map from the backbone
+            outputs; ``dict(type='ClipMapFusion')`` fuses stages 3 and 4 of
+            the ResNets. None: the backbone must return one map.
     """
 
     def __init__(self,
@@ -74,28 +64,40 @@ class CMD(BaseSelfSupervisor):
                  motion_shape: Sequence[int] = (8, 112, 112),
                  keyframe_shape: Sequence[int] = (112, 112),
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(backbone, data_preprocessor, init_cfg)
+                 init_cfg: Optional[dict] = None,
+                 neck: Optional[dict] = None) -> None:
+        super().__init__(backbone, data_preprocessor, init_cfg, neck=neck)
         self.motion_backbone = build_module(motion_backbone)
         self.keyframe_backbone = build_module(keyframe_backbone)
-        clip_in = backbone.get('in_channels', 3)
-        clip_outs = probe_output_shapes(backbone, (clip_in, *clip_shape))
-        with torch.device('meta'):
-            fused = fuse_clip_maps(tuple(
-                torch.empty(1, *s, device='meta') for s in clip_outs))
+        clip_map = self.clip_map_shape(clip_shape)
         motion_out = probe_output_shapes(
             motion_backbone,
             (motion_backbone.get('in_channels', 2), *motion_shape))[-1]
         keyframe_out = probe_output_shapes(keyframe_backbone,
                                            (3, *keyframe_shape))[-1]
         self.context_head = build_module(_fill(
-            context_head, in_channels=fused.shape[1],
+            context_head, in_channels=clip_map[0],
             keyframe_channels=keyframe_out[0]))
         self.motion_head = build_module(_fill(
-            motion_head, in_channels=fused.shape[1],
+            motion_head, in_channels=clip_map[0],
             motion_channels=motion_out[0],
-            num_source_tokens=fused[0, 0].numel(),
+            num_source_tokens=int(torch.Size(clip_map[1:]).numel()),
             num_target_tokens=int(torch.Size(motion_out[1:]).numel())))
+
+    @staticmethod
+    def motion_windows(inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B + B*N, 2, T_m, H, W): the B true future windows, then the N
+        hard-negative windows of every video (video-major).
+
+        The one place where negatives join the true futures: the motion
+        encoder sees all windows in one batch (BatchNorm statistics over all
+        of them), and the motion head reads the true futures first.
+        """
+        motion = inputs['motion']
+        negatives = inputs.get('negative_motion')
+        if negatives is None or negatives.numel() == 0:
+            return motion
+        return torch.cat([motion, negatives.flatten(0, 1)], dim=0)
 
     def loss(self, inputs: Dict[str, torch.Tensor],
              data_samples: Optional[List[ActionDataSample]] = None
@@ -105,18 +107,11 @@ class CMD(BaseSelfSupervisor):
         if missing:
             raise KeyError(f'CMD.loss: inputs lack {sorted(missing)}; the '
                            'pipeline must pack imgs, keyframe and motion.')
-        clip_map = fuse_clip_maps(self.extract_feat(inputs['imgs']))
-        motion = inputs['motion']
-        negatives = inputs.get('negative_motion')
-        num_videos = motion.shape[0]
-        if negatives is not None and negatives.numel() > 0:
-            motion = torch.cat([motion, negatives.flatten(0, 1)], dim=0)
-        motion_map = final_map(self.motion_backbone(motion))
+        clip_map = self.clip_map(inputs['imgs'])
+        motion_map = final_map(self.motion_backbone(
+            self.motion_windows(inputs)))
         keyframe_vec = global_pool(final_map(
             self.keyframe_backbone(inputs['keyframe'])))
         losses = self.context_head.loss(global_pool(clip_map), keyframe_vec)
-        negative_map = (motion_map[num_videos:]
-                        if motion_map.shape[0] > num_videos else None)
-        losses.update(self.motion_head.loss(
-            clip_map, motion_map[:num_videos], negative_map))
+        losses.update(self.motion_head.loss(clip_map, motion_map))
         return losses

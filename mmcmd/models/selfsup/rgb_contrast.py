@@ -8,9 +8,8 @@ from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 
 from ..heads.projection import ProjectionMLP
-from ..losses import GatheredInfoNCE
-from .base import BaseSelfSupervisor, global_pool, probe_output_shapes
-from .cmd import fuse_clip_maps
+from ..losses import build_loss
+from .base import BaseSelfSupervisor, global_pool
 
 
 @MODELS.register_module()
@@ -34,10 +33,17 @@ class RGBContrast(BaseSelfSupervisor):
     Args:
         backbone: clip encoder cfg (the same as CMD's).
         clip_shape: (T, H, W) of training clips (to size the projection).
-        hidden_channels / out_channels: projection MLP widths.
-        temperature: InfoNCE temperature.
+        hidden_channels: width of the projection MLP's hidden layer.
+        out_channels: dimension of the normalised embeddings contrasted.
+        loss: loss cfg called as ``loss(z1, z2)`` and returning ``(loss,
+            accuracy)``; the default ``dict(type='GatheredInfoNCE',
+            temperature=0.1, loss_weight=1.0)`` gathers the second views of
+            every rank. Its ``loss_weight`` scales ``loss_contrast``.
         symmetric: also contrast view 2 against view 1 and average.
-        loss_weight: factor of ``loss_contrast``.
+        data_preprocessor: cfg; ``CMDDataPreprocessor`` if None.
+        init_cfg: mmengine init config of the whole model.
+        neck: as CMD's (``dict(type='ClipMapFusion')`` for a backbone with
+            two outputs); None: the backbone must return one map.
     """
 
     def __init__(self,
@@ -45,22 +51,16 @@ class RGBContrast(BaseSelfSupervisor):
                  clip_shape: tuple = (16, 112, 112),
                  hidden_channels: int = 2048,
                  out_channels: int = 512,
-                 temperature: float = 0.1,
+                 loss: dict = dict(type='GatheredInfoNCE'),
                  symmetric: bool = True,
-                 loss_weight: float = 1.0,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(backbone, data_preprocessor, init_cfg)
-        clip_in = backbone.get('in_channels', 3)
-        clip_outs = probe_output_shapes(backbone, (clip_in, *clip_shape))
-        with torch.device('meta'):
-            fused = fuse_clip_maps(tuple(
-                torch.empty(1, *s, device='meta') for s in clip_outs))
-        self.projection = ProjectionMLP(fused.shape[1], hidden_channels,
-                                        out_channels)
-        self.criterion = GatheredInfoNCE(temperature)
+                 init_cfg: Optional[dict] = None,
+                 neck: Optional[dict] = None) -> None:
+        super().__init__(backbone, data_preprocessor, init_cfg, neck=neck)
+        self.projection = ProjectionMLP(self.clip_map_shape(clip_shape)[0],
+                                        hidden_channels, out_channels)
+        self.loss_module = build_loss(loss)
         self.symmetric = symmetric
-        self.loss_weight = loss_weight
 
     def init_weights(self) -> None:
         """Backbone init, then Kaiming fan_out for the projection."""
@@ -70,8 +70,7 @@ class RGBContrast(BaseSelfSupervisor):
 
     def project(self, clips: torch.Tensor) -> torch.Tensor:
         """(N, 3, T, H, W) clips -> (N, D) normalised projections."""
-        return self.projection(global_pool(fuse_clip_maps(
-            self.extract_feat(clips))))
+        return self.projection(global_pool(self.clip_map(clips)))
 
     def loss(self, inputs: Dict[str, torch.Tensor],
              data_samples: Optional[List[ActionDataSample]] = None
@@ -86,8 +85,8 @@ class RGBContrast(BaseSelfSupervisor):
         num_videos = clips.shape[0]
         z = self.project(clips.transpose(0, 1).flatten(0, 1))
         z1, z2 = z[:num_videos], z[num_videos:]
-        loss, acc = self.criterion(z1, z2)
+        loss, acc = self.loss_module(z1, z2)
         if self.symmetric:
-            loss_back, acc_back = self.criterion(z2, z1)
+            loss_back, acc_back = self.loss_module(z2, z1)
             loss, acc = (loss + loss_back) / 2, (acc + acc_back) / 2
-        return dict(loss_contrast=loss * self.loss_weight, acc_contrast=acc)
+        return dict(loss_contrast=loss, acc_contrast=acc)

@@ -8,26 +8,33 @@ plus <name>_classes.txt. See tools/data/kinetics/README.md.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Sequence
 
-ROOT = Path(__file__).resolve().parents[3]
+from mmcmd.datasets import annotations as ann
 
-
-def _load_annotations():
-    """mmcmd.datasets.annotations, loaded by file: no torch/mmaction needed."""
-    path = ROOT / 'mmcmd' / 'datasets' / 'annotations.py'
-    spec = importlib.util.spec_from_file_location('_mmcmd_annotations', path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ann = _load_annotations()
 DELIMITERS = {'space': ' ', 'tab': '\t'}
+
+
+def add_common_arguments(parser: argparse.ArgumentParser,
+                         splits: Sequence[str]) -> None:
+    """Options of every build_annotations tool (root, out, split, checks)."""
+    parser.add_argument('--root', type=Path, required=True,
+                        help='folder holding the downloaded videos; the lists '
+                        'hold paths relative to it (the data_prefix video)')
+    parser.add_argument('--out', type=Path, help='folder for the annotation '
+                        'lists and the classes file')
+    parser.add_argument('--split', choices=[*splits, 'all'], default='all',
+                        help='which split to build (default: all)')
+    parser.add_argument('--ext', help='replace the video file extension, e.g. '
+                        'mp4 after re-encoding (default: as listed)')
+    parser.add_argument('--skip-missing', action='store_true',
+                        help='leave videos not found under --root out of the '
+                        'lists (default: keep them and report them)')
+    parser.add_argument('--check', action='store_true',
+                        help='only verify that the listed videos exist; write '
+                        'nothing; exit 1 if any is missing')
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -36,7 +43,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument('--csv', type=Path, nargs='+', required=True,
                         help='official CSVs (train.csv validate.csv test.csv); '
                         'the split column says which list a row goes to')
-    ann.add_common_arguments(parser, splits=['train', 'val', 'test'])
+    add_common_arguments(parser, splits=['train', 'val', 'test'])
     parser.add_argument('--split-dir', action='append', default=[],
                         metavar='SPLIT=FOLDER',
                         help='folder of a split under --root, e.g. '
@@ -94,7 +101,11 @@ def body(argv: Sequence[str] | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: errors in the inputs print a message and return 2."""
-    return ann.run(body, argv)
+    try:
+        return body(argv)
+    except (ann.AnnotationFormatError, OSError, ValueError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
 
 
 if __name__ == '__main__':

@@ -9,18 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 from typing import List, Optional, Tuple
 
-try:
-    import mmcmd  # noqa: F401
-except ModuleNotFoundError as error:
-    if error.name != 'mmcmd':
-        raise
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-
-from mmcmd.datasets.synthetic import (CLASSES, CODECS, SCENES,  # noqa: E402
-                                      generate_dataset)
+from mmcmd.datasets.synthetic import CLASSES, CODECS, SCENES, generate_dataset
 
 
 def parse_size(text: str) -> Tuple[int, int]:

@@ -1,1 +1,0 @@
-"""Command-line entry points behind tools/train.py and tools/test.py."""
