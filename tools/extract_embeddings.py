@@ -28,24 +28,17 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
-try:
-    import mmcmd  # noqa: F401
-except ImportError:  # running from a checkout without pip install
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import numpy as np
+import torch
+from mmengine.config import Config, DictAction
+from torch.utils.data import DataLoader
+from tqdm import tqdm
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from torch.utils.data import DataLoader  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+from mmcmd.apis import VideoPipelineDataset, embed_samples, init_embedder
+from mmcmd.apis.extraction import collate_videos
+from mmcmd.apis.search import read_index_file
+from mmcmd.utils.video_check import VIDEO_EXTENSIONS
 
-from mmcmd.apis import (VideoPipelineDataset, embed_samples,  # noqa
-                        init_embedder)
-from mmcmd.apis.extraction import collate_videos  # noqa: E402
-from mmcmd.apis.search import read_index_file  # noqa: E402
-
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg',
-                    '.mpeg', '.flv', '.3gp')
 #: a list line: a path, then optional integer labels (annotation files).
 LIST_LINE = re.compile(r'(?P<path>.+?)(?:\s+-?\d+)*')
 

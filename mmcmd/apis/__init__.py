@@ -1,7 +1,12 @@
 """Video embeddings, similarity search and checkpoint conversion for users."""
 from .. import _openmmlab  # noqa: F401  (compat and registration first)
-from .embedding import (build_test_pipeline, embed_samples, embed_video,
-                        init_embedder, load_backbone_checkpoint)
+from .embedding import (
+                        build_test_pipeline,
+                        embed_samples,
+                        embed_video,
+                        init_embedder,
+                        load_backbone_checkpoint,
+)
 from .extraction import VideoPipelineDataset
 from .search import EmbeddingGallery
 from .weights import CheckpointMismatchError

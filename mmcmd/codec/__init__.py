@@ -3,9 +3,16 @@
 Pure PyAV + numpy; nothing here imports torch, mmengine or mmaction.
 See docs/codec.md for the motion contract and the exceptions.
 """
-from .errors import (CodecError, DecodeBudgetError, FrameIndexError,
-                     NoMotionVectorsError, NoVideoStreamError,
-                     VideoDecodeError, VideoOpenError, VideoTooShortError)
+from .errors import (
+                     CodecError,
+                     DecodeBudgetError,
+                     FrameIndexError,
+                     NoMotionVectorsError,
+                     NoVideoStreamError,
+                     VideoDecodeError,
+                     VideoOpenError,
+                     VideoTooShortError,
+)
 from .index import VideoIndex
 from .motion import cell_grid_shape, motion_field, motion_fields
 from .reader import MOTION_VECTOR_CODECS, CompressedVideo

@@ -22,16 +22,29 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 import av
 import numpy as np
 
-from .errors import (REENCODE_HINT, FrameIndexError, NoMotionVectorsError,
-                     NoVideoStreamError, VideoDecodeError, VideoOpenError,
-                     VideoTooShortError)
-from .decoders import (MOTION_VECTOR_CODECS, PIXEL_FREE_MOTION_CODECS,
-                       ZERO_B_FRAME_CODECS, configure_decoder, decode_packet,
-                       motion_only_decoder, motion_vector_bytes,
-                       open_container, pict_type_char)
+from .decoders import (
+    MOTION_VECTOR_CODECS,
+    PIXEL_FREE_MOTION_CODECS,
+    ZERO_B_FRAME_CODECS,
+    configure_decoder,
+    decode_packet,
+    motion_only_decoder,
+    motion_vector_bytes,
+    open_container,
+    pict_type_char,
+)
+from .errors import (
+    REENCODE_HINT,
+    FrameIndexError,
+    NoMotionVectorsError,
+    NoVideoStreamError,
+    VideoDecodeError,
+    VideoOpenError,
+    VideoTooShortError,
+)
 from .index import VideoIndex, build_index, index_from_frames, shown_view
 from .motion import motion_fields
-from .spans import DecodedSpans, Deadline, plan_passes
+from .spans import Deadline, DecodedSpans, plan_passes
 
 _WARNED: Set[Tuple[str, str]] = set()
 

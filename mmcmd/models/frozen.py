@@ -20,8 +20,8 @@ def FrozenBackbone(backbone: dict,  # noqa: N802 (a builder)
     ``backbone=dict(type='FrozenBackbone', backbone=dict(type='X', ...))``.
     An ``init_cfg`` given here replaces the inner one, so pretrained weights
     load with the same ``model.backbone.init_cfg.checkpoint=...`` option as
-    in finetuning. ``train()`` keeps the module in eval mode, so running statistics never
-    move; no gradient is computed for it.
+    in finetuning. ``train()`` keeps the module in eval mode, so running
+    statistics never move; no gradient is computed for it.
 
     Args:
         backbone: cfg of the module to freeze (any registered backbone).

@@ -8,8 +8,12 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 
-from mmcmd.apis import (CheckpointMismatchError, build_test_pipeline,
-                        embed_video, init_embedder)
+from mmcmd.apis import (
+    CheckpointMismatchError,
+    build_test_pipeline,
+    embed_video,
+    init_embedder,
+)
 from mmcmd.codec.testing import decode_all_rgb, panning_frames, write_frames
 from mmcmd.models.selfsup.base import build_module
 from mmcmd.utils import UnsafeCheckpointError

@@ -6,7 +6,6 @@ import sys
 
 import pytest
 import torch
-
 from suite_utils import REPO_ROOT, free_port, run_tool
 
 TINY = str(REPO_ROOT / 'tests' / 'configs' / 'tiny_recognizer3d.py')
@@ -44,8 +43,9 @@ def test_train_resume_test_with_weights_only(tiny_dataset):
 
 
 def test_checkpoint_saved_by_runner_loads_weights_only(tiny_dataset):
-    import mmcmd  # noqa: F401  (allow-list)
     from mmengine.logging import HistoryBuffer
+
+    import mmcmd  # noqa: F401  (allow-list)
     work = tiny_dataset / 'work'
     result = run_tool([sys.executable, str(REPO_ROOT / 'tools/train.py'),
                        TINY, '--work-dir', str(work), '--cfg-options',
@@ -77,9 +77,9 @@ def test_crafted_checkpoint_is_refused(tiny_dataset, tool):
 
 
 def test_mmengine_load_checkpoint_refuses_crafted_file(tmp_path):
-    import mmcmd  # noqa: F401
     from mmengine.runner import load_checkpoint
 
+    import mmcmd  # noqa: F401
     from mmcmd.utils import UnsafeCheckpointError
     evil, marker = tmp_path / 'evil.pth', tmp_path / 'pwned'
     write_evil_checkpoint(evil, marker)

@@ -8,11 +8,20 @@ import av
 import numpy as np
 import pytest
 
-from mmcmd.codec import (CodecError, CompressedVideo, DecodeBudgetError,
-                         FrameIndexError, NoMotionVectorsError,
-                         NoVideoStreamError, VideoOpenError)
-from mmcmd.codec.testing import (decode_all_rgb, write_audio_only,
-                                 write_panning_video)
+from mmcmd.codec import (
+    CodecError,
+    CompressedVideo,
+    DecodeBudgetError,
+    FrameIndexError,
+    NoMotionVectorsError,
+    NoVideoStreamError,
+    VideoOpenError,
+)
+from mmcmd.codec.testing import (
+    decode_all_rgb,
+    write_audio_only,
+    write_panning_video,
+)
 
 
 def test_zero_byte_file(tmp_path):

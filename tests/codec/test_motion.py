@@ -176,6 +176,7 @@ def test_raw_vector_bytes_paint_like_arrays(panning):
 
 def test_motion_vector_bytes_copy_the_side_data_and_free_the_frame(panning):
     import gc
+
     from mmcmd.codec.decoders import motion_vector_bytes
     with av.open(panning.path) as container:
         stream = container.streams.video[0]

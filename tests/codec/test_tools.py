@@ -1,31 +1,19 @@
-"""tools/data/reencode.py and tools/analysis/extract_motion.py end to end."""
+"""tools/data/reencode.py and tools/analysis/benchmark_codec.py end to end
+(extract_motion.py: tests/visualization/test_extract_motion.py)."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from suite_utils import REPO_ROOT as ROOT
+from suite_utils import load_tool
 
 from mmcmd.codec import CompressedVideo
 from mmcmd.codec.testing import write_panning_video
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_tool(script: str):
-    """Import a tool script as a module (its main() takes argv)."""
-    spec = importlib.util.spec_from_file_location(
-        Path(script).stem, ROOT / script)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # worker processes unpickle its functions
-    spec.loader.exec_module(module)
-    return module
 
 
 class Result:
@@ -107,35 +95,6 @@ def test_reencode_shards_split_the_list(tmp_path, run_tool):
         run_tool('tools/data/reencode.py', str(listing), str(tmp_path / 'x'),
                  '--shard', '2/2')
     assert bad.value.code == 2
-
-
-def test_extract_motion_writes_npz_and_picture(tmp_path, run_tool):
-    video = tmp_path / 'pan.avi'
-    write_panning_video(str(video), codec='mpeg4', size=(64, 48), frames=12,
-                        motion=(1.5, -1.0), gop=6)
-    out = tmp_path / 'motion.npz'
-    png = tmp_path / 'motion.png'
-    done = run_tool('tools/analysis/extract_motion.py', str(video), '-o',
-                    str(out), '--png', str(png))
-    assert done.returncode == 0, done.stderr
-    data = np.load(out)
-    assert data['motion'].shape == (12, 2, 12, 16)
-    assert data['mask'].shape == (12, 12, 16)
-    assert ''.join(data['pict_types']) == 'IPPPPPIPPPPP'
-    assert data['keyframes'].tolist() == [0, 6]
-    assert float(data['fps']) == pytest.approx(25.0)
-    assert data['size'].tolist() == [64, 48]
-    for median in interior_medians(data['motion'], data['mask']):
-        assert median == pytest.approx((1.5, -1.0), abs=0.25)
-    assert Image.open(png).size == (128, 48)
-    gif = tmp_path / 'motion.gif'
-    done = run_tool('tools/analysis/extract_motion.py', str(video), '-o',
-                    str(out), '--gif', str(gif), '--raw')
-    assert done.returncode == 0, done.stderr
-    assert Image.open(gif).n_frames == 12
-    missing = run_tool('tools/analysis/extract_motion.py',
-                       str(tmp_path / 'none.mp4'), '-o', str(out))
-    assert missing.returncode == 1 and 'none.mp4' in missing.stderr
 
 
 def test_tools_run_from_the_repository_root():

@@ -1,5 +1,8 @@
 # The real R(2+1)D-26 UCF101 finetune config, shrunk for the tiny videos.
-_base_ = ['../../configs/finetune/finetune_r2plus1d-26_1xb8-16x4x1-120e_ucf101-split1-rgb.py']
+_base_ = [
+    '../../configs/finetune/'
+    'finetune_r2plus1d-26_1xb8-16x4x1-120e_ucf101-split1-rgb.py'
+]
 
 model = dict(backbone=dict(depth=10, base_channels=8),
              cls_head=dict(in_channels=64, num_classes=3))

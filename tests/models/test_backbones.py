@@ -9,8 +9,12 @@ import torch
 from mmaction.registry import MODELS
 
 import mmcmd  # noqa: F401
-from mmcmd.models.backbones import (CMDC3D, CMDResNet2d, CMDResNet2Plus1d,
-                                    CMDResNet3d)
+from mmcmd.models.backbones import (
+    CMDC3D,
+    CMDResNet2d,
+    CMDResNet2Plus1d,
+    CMDResNet3d,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 # Spec files of the public checkpoints (key -> shape); kept beside the repo.

@@ -1,9 +1,9 @@
 """FrozenBackbone: no gradient, BN statistics fixed, keys unchanged."""
 import torch
+from mmaction.registry import MODELS
 from mmengine.registry import DefaultScope
 
 import mmcmd  # noqa: F401
-from mmaction.registry import MODELS
 
 
 def test_frozen_backbone_in_a_recognizer():

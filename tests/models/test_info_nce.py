@@ -7,10 +7,17 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 import torch.nn.functional as F
-from dist_info_nce_worker import (PER_RANK_KEYS, PER_RANK_QUERIES, TAU, WORLD,
-                                  features, worker)
+from dist_info_nce_worker import (
+    PER_RANK_KEYS,
+    PER_RANK_QUERIES,
+    TAU,
+    WORLD,
+    features,
+    worker,
+)
 
 from mmcmd.models.losses import GatheredInfoNCE, gather_with_grad, info_nce
+
 
 def _brute_force(query, keys, labels, tau):
     """Mean over queries of -log softmax at the positive, with python loops."""

@@ -15,13 +15,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmcmd.codec import (CompressedVideo, DecodeBudgetError,
-                         NoMotionVectorsError, NoVideoStreamError,
-                         VideoOpenError, VideoTooShortError)
+from mmcmd.codec import (
+    CompressedVideo,
+    DecodeBudgetError,
+    NoMotionVectorsError,
+    NoVideoStreamError,
+    VideoOpenError,
+    VideoTooShortError,
+)
 from mmcmd.codec.encode import add_video_stream
-from mmcmd.codec.testing import (decode_all_rgb, panning_frames,
-                                 textured_scene, write_audio_only,
-                                 write_frames, write_panning_video)
+from mmcmd.codec.testing import (
+    decode_all_rgb,
+    panning_frames,
+    textured_scene,
+    write_audio_only,
+    write_frames,
+    write_panning_video,
+)
 from mmcmd.utils.video_check import check_video
 
 SIZE = (96, 64)  # width, height
@@ -324,9 +334,11 @@ def test_no_motion_streams_give_zero_motion_and_a_warning(files, name,
 @pytest.mark.parametrize('name, count', [('short_20_frames', 20),
                                          ('one_frame', 1)])
 def test_video_shorter_than_the_clip_loops(files, name, count):
-    from mmcmd.datasets.transforms.loading import (CMDDecode,
-                                                   CMDSampleFrames,
-                                                   CompressedVideoInit)
+    from mmcmd.datasets.transforms.loading import (
+        CMDDecode,
+        CMDSampleFrames,
+        CompressedVideoInit,
+    )
     path = str(files[name])
     results = CompressedVideoInit()(dict(filename=path))
     assert results['total_frames'] == count
@@ -469,10 +481,10 @@ CMD_PIPELINE = [
 
 def build_wrapped(folder: Path, bad: Path):
     """A skipping CMDVideoDataset of 3 good videos, ``bad`` second."""
-    import mmcmd  # noqa: F401  (registers the transforms and the wrapper)
+    from mmaction.registry import DATASETS
     from mmengine.registry import DefaultScope
 
-    from mmaction.registry import DATASETS
+    import mmcmd  # noqa: F401  (registers the transforms and the wrapper)
     names = []
     for number in range(3):
         name = f'good{number}.mp4'

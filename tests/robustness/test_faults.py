@@ -10,10 +10,9 @@ import sys
 import time
 
 import torch
+from suite_utils import REPO_ROOT, run_tool
 
 import mmcmd  # noqa: F401  (allow-lists mmengine checkpoint types)
-
-from suite_utils import REPO_ROOT, run_tool
 
 CFGS = REPO_ROOT / 'tests' / 'configs'
 TRAIN = REPO_ROOT / 'tools' / 'train.py'

@@ -6,12 +6,12 @@ import re
 import sys
 
 import torch
+from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from suite_utils import REPO_ROOT, make_tiny_dataset, run_tool
 
 import mmcmd  # noqa: F401
-from mmaction.registry import MODELS
-from suite_utils import REPO_ROOT, make_tiny_dataset, run_tool
 
 SPEC = REPO_ROOT / 'tests' / 'data' / 'specs' / 'modelscope_backbones.json'
 FINETUNE = (REPO_ROOT / 'configs' / 'finetune' /

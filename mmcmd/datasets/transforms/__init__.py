@@ -2,10 +2,19 @@
 from .array_video import ArrayVideoInit
 from .color import CMDColorAugment
 from .formatting import MotionNormalize, PackCMDInputs
-from .geometry import (CMDCenterCrop, CMDFlip, CMDRandomResizedCrop,
-                       CMDResize, KeyframeAugment)
-from .loading import (CMDDecode, CMDSampleFrames, CompressedVideoClose,
-                      CompressedVideoInit)
+from .geometry import (
+                       CMDCenterCrop,
+                       CMDFlip,
+                       CMDRandomResizedCrop,
+                       CMDResize,
+                       KeyframeAugment,
+)
+from .loading import (
+                       CMDDecode,
+                       CMDSampleFrames,
+                       CompressedVideoClose,
+                       CompressedVideoInit,
+)
 from .multi_view import MultiView
 from .resize import PILResize
 from .sampling import SegmentCenterSampleFrames

@@ -19,8 +19,14 @@ from mmaction.registry import MODELS
 from torch import nn
 
 from .base import CMDBackbone, InitCfg, pack_outputs
-from .resnet_blocks import (BasicBlock2Plus1d, BasicBlock3d, Bottleneck2Plus1d,
-                            Bottleneck3d, conv3d, factorised_width)
+from .resnet_blocks import (
+    BasicBlock2Plus1d,
+    BasicBlock3d,
+    Bottleneck2Plus1d,
+    Bottleneck3d,
+    conv3d,
+    factorised_width,
+)
 
 # depth -> (uses bottleneck blocks, blocks per stage)
 DEPTHS = {

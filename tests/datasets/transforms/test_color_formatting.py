@@ -5,8 +5,11 @@ import cv2
 import numpy as np
 import torch
 
-from mmcmd.datasets.transforms import (CMDColorAugment, MotionNormalize,
-                                       PackCMDInputs)
+from mmcmd.datasets.transforms import (
+    CMDColorAugment,
+    MotionNormalize,
+    PackCMDInputs,
+)
 
 
 def clip(seed=0, frames=3):

@@ -5,12 +5,18 @@ import cv2
 import numpy as np
 import pytest
 
-from mmcmd.datasets.transforms import (CMDCenterCrop, CMDFlip,
-                                       CMDRandomResizedCrop, CMDResize,
-                                       KeyframeAugment)
-from mmcmd.datasets.transforms.geometry import (crop_resize_images,
-                                                crop_resize_motion,
-                                                flip_motion)
+from mmcmd.datasets.transforms import (
+    CMDCenterCrop,
+    CMDFlip,
+    CMDRandomResizedCrop,
+    CMDResize,
+    KeyframeAugment,
+)
+from mmcmd.datasets.transforms.geometry import (
+    crop_resize_images,
+    crop_resize_motion,
+    flip_motion,
+)
 
 
 def constant_field(value, frames=2, rows=16, cols=24):

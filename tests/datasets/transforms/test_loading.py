@@ -9,8 +9,11 @@ from mmcv.transforms import Compose
 
 from mmcmd.codec import CompressedVideo, VideoOpenError
 from mmcmd.codec.testing import decode_all_rgb
-from mmcmd.datasets.transforms import (CMDDecode, CMDSampleFrames,
-                                       CompressedVideoInit)
+from mmcmd.datasets.transforms import (
+    CMDDecode,
+    CMDSampleFrames,
+    CompressedVideoInit,
+)
 
 
 @pytest.mark.parametrize('seed', range(5))
