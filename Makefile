@@ -1,5 +1,5 @@
 # The two commands of the README, plus helpers. Both reuse .venv.
-.PHONY: demo test setup
+.PHONY: demo test lint setup
 
 setup:
 	bash tools/setup_venv.sh
@@ -7,5 +7,9 @@ setup:
 demo: setup
 	.venv/bin/python tools/demo.py $(ARGS)
 
+lint: setup
+	.venv/bin/ruff check .
+
 test: setup
+	.venv/bin/ruff check .
 	.venv/bin/python -m pytest tests -q $(ARGS)

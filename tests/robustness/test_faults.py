@@ -9,10 +9,14 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from suite_utils import REPO_ROOT, run_tool
 
 import mmcmd  # noqa: F401  (allow-lists mmengine checkpoint types)
+
+#: launches tools as subprocesses or trains several models.
+pytestmark = pytest.mark.slow
 
 CFGS = REPO_ROOT / 'tests' / 'configs'
 TRAIN = REPO_ROOT / 'tools' / 'train.py'

@@ -5,6 +5,7 @@ import json
 import re
 import sys
 
+import pytest
 import torch
 from mmaction.registry import MODELS
 from mmengine.config import Config
@@ -12,6 +13,9 @@ from mmengine.registry import DefaultScope
 from suite_utils import REPO_ROOT, make_tiny_dataset, run_tool
 
 import mmcmd  # noqa: F401
+
+#: launches tools as subprocesses or trains several models.
+pytestmark = pytest.mark.slow
 
 SPEC = REPO_ROOT / 'tests' / 'data' / 'specs' / 'modelscope_backbones.json'
 FINETUNE = (REPO_ROOT / 'configs' / 'finetune' /

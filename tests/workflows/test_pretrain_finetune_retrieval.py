@@ -17,6 +17,9 @@ from suite_utils import REPO_ROOT, free_port, make_tiny_dataset, run_tool
 
 import mmcmd  # noqa: F401
 
+#: launches tools as subprocesses or trains several models.
+pytestmark = pytest.mark.slow
+
 CFGS = REPO_ROOT / 'tests' / 'configs'
 TRAIN, TEST = REPO_ROOT / 'tools' / 'train.py', REPO_ROOT / 'tools' / 'test.py'
 

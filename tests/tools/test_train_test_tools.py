@@ -8,6 +8,9 @@ import pytest
 import torch
 from suite_utils import REPO_ROOT, free_port, run_tool
 
+#: launches tools as subprocesses or trains several models.
+pytestmark = pytest.mark.slow
+
 TINY = str(REPO_ROOT / 'tests' / 'configs' / 'tiny_recognizer3d.py')
 
 
