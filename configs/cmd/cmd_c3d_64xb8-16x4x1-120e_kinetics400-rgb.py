@@ -1,4 +1,10 @@
 # CMD pretraining of c3d on kinetics400 (64 GPUs x 8 clips).
 _base_ = [
-    '../_base_/models/cmd_c3d.py', '../_base_/cmd_pretrain_kinetics400.py'
+    '../_base_/models/cmd_c3d.py',
+    '../_base_/datasets/cmd_pretrain_kinetics400.py',
+    '../_base_/schedules/cmd_sgd_120e_64xb8.py',
+    '../_base_/default_runtime.py',
 ]
+
+# a checkpoint every 5 epochs (the 3 newest kept)
+default_hooks = dict(checkpoint=dict(interval=5))

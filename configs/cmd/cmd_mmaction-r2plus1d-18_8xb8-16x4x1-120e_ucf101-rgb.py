@@ -1,7 +1,13 @@
 # CMD with an mmaction2 backbone as the clip encoder: ResNet2Plus1d-18.
 # Its stage-3 (256 ch) and stage-4 (512 ch) maps are fused like the
 # R(2+1)D-26 ones; the heads size themselves from a dry run.
-_base_ = ['cmd_r2plus1d-26_8xb8-16x4x1-120e_ucf101-rgb.py']
+# Data and recipe of cmd_r2plus1d-26_8xb8-16x4x1-120e_ucf101-rgb.py.
+_base_ = [
+    '../_base_/models/cmd_r2plus1d-26.py',
+    '../_base_/datasets/cmd_pretrain_ucf101.py',
+    '../_base_/schedules/cmd_sgd_120e.py',
+    '../_base_/default_runtime.py',
+]
 
 model = dict(
     backbone=dict(
@@ -21,3 +27,6 @@ model = dict(
         temporal_strides=(1, 2, 2, 2),
         out_indices=(2, 3),
         zero_init_residual=False))
+
+# a checkpoint every 5 epochs (the 3 newest kept)
+default_hooks = dict(checkpoint=dict(interval=5))

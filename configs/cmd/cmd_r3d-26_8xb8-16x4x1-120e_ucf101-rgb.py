@@ -1,4 +1,10 @@
 # CMD pretraining of r3d-26 on ucf101 (8 GPUs x 8 clips).
 _base_ = [
-    '../_base_/models/cmd_r3d-26.py', '../_base_/cmd_pretrain_ucf101.py'
+    '../_base_/models/cmd_r3d-26.py',
+    '../_base_/datasets/cmd_pretrain_ucf101.py',
+    '../_base_/schedules/cmd_sgd_120e.py',
+    '../_base_/default_runtime.py',
 ]
+
+# a checkpoint every 5 epochs (the 3 newest kept)
+default_hooks = dict(checkpoint=dict(interval=5))

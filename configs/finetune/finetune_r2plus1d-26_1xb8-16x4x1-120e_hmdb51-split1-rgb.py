@@ -4,9 +4,14 @@
 #   --cfg-options pretrained=work_dirs/<its name>/epoch_120.pth
 # or use --cfg-options from_scratch=True for random initialisation.
 _base_ = [
-    '../_base_/models/recognizer_r2plus1d-26.py', '../_base_/finetune_hmdb51.py'
+    '../_base_/models/recognizer_r2plus1d-26.py',
+    '../_base_/datasets/hmdb51_rgb.py',
+    '../_base_/schedules/finetune_sgd_120e_hmdb51.py',
+    '../_base_/default_runtime.py',
 ]
 
 pretrain_config = 'configs/cmd/cmd_r2plus1d-26_8xb8-16x4x1-120e_ucf101-rgb.py'
 
 model = dict(cls_head=dict(num_classes=51))
+# a checkpoint every 5 epochs (the 3 newest kept)
+default_hooks = dict(checkpoint=dict(interval=5))

@@ -1,8 +1,23 @@
-# UCF101 split 3: the split-1 config with split-3 annotations.
-_base_ = ['finetune_r2plus1d-26_1xb8-16x4x1-120e_ucf101-split1-rgb.py']
+# Finetune the CMD-pretrained r2plus1d-26 on UCF101 split 3.
+# Pretraining source: `pretrain_config` below (a Kinetics-400 checkpoint of
+# the same network loads the same way). Start from its checkpoint with
+#   --cfg-options pretrained=work_dirs/<its name>/epoch_120.pth
+# or use --cfg-options from_scratch=True for random initialisation.
+_base_ = [
+    '../_base_/models/recognizer_r2plus1d-26.py',
+    '../_base_/datasets/ucf101_rgb.py',
+    '../_base_/schedules/finetune_sgd_120e.py',
+    '../_base_/default_runtime.py',
+]
+
+pretrain_config = 'configs/cmd/cmd_r2plus1d-26_8xb8-16x4x1-120e_ucf101-rgb.py'
+
+model = dict(cls_head=dict(num_classes=101))
 
 ann_file_train = 'data/ucf101/ucf101_train_split_3_videos.txt'
 ann_file_test = 'data/ucf101/ucf101_val_split_3_videos.txt'
 train_dataloader = dict(dataset=dict(ann_file=ann_file_train))
 val_dataloader = dict(dataset=dict(ann_file=ann_file_test))
 test_dataloader = dict(dataset=dict(ann_file=ann_file_test))
+# a checkpoint every 5 epochs (the 3 newest kept)
+default_hooks = dict(checkpoint=dict(interval=5))

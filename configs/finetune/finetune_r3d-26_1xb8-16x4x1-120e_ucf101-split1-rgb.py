@@ -4,9 +4,14 @@
 #   --cfg-options pretrained=work_dirs/<its name>/epoch_120.pth
 # or use --cfg-options from_scratch=True for random initialisation.
 _base_ = [
-    '../_base_/models/recognizer_r3d-26.py', '../_base_/finetune_ucf101.py'
+    '../_base_/models/recognizer_r3d-26.py',
+    '../_base_/datasets/ucf101_rgb.py',
+    '../_base_/schedules/finetune_sgd_120e.py',
+    '../_base_/default_runtime.py',
 ]
 
 pretrain_config = 'configs/cmd/cmd_r3d-26_8xb8-16x4x1-120e_ucf101-rgb.py'
 
 model = dict(cls_head=dict(num_classes=101))
+# a checkpoint every 5 epochs (the 3 newest kept)
+default_hooks = dict(checkpoint=dict(interval=5))

@@ -1,8 +1,34 @@
-# HMDB51 split 2: the split-1 config with split-2 annotations.
-_base_ = ['linear_r2plus1d-26_1xb64-16x4x1-100e_hmdb51-split1-rgb.py']
+# Linear probe of the CMD-pretrained r2plus1d-26 on HMDB51 split 2: frozen
+# backbone (BatchNorm in eval, no gradient), a linear classifier on its
+# pooled features.
+# Pretraining source: `pretrain_config` below (a Kinetics-400 checkpoint of
+# the same network loads the same way). Start from its checkpoint with
+#   --cfg-options pretrained=work_dirs/<its name>/epoch_120.pth
+# or use --cfg-options from_scratch=True for random initialisation.
+_base_ = [
+    '../_base_/models/recognizer_r2plus1d-26.py',
+    '../_base_/datasets/hmdb51_rgb.py',
+    '../_base_/schedules/linear_sgd_100e.py',
+    '../_base_/default_runtime.py',
+]
+
+pretrain_config = 'configs/cmd/cmd_r2plus1d-26_8xb8-16x4x1-120e_ucf101-rgb.py'
+
+model = dict(
+    backbone=dict(_delete_=True, type='FrozenBackbone',
+                  backbone={{_base_.model.backbone}},
+                  init_cfg=dict(type='Pretrained', checkpoint=None,
+                                prefix='backbone.')),
+    cls_head=dict(num_classes=51, dropout_ratio=0.0))
 
 ann_file_train = 'data/hmdb51/hmdb51_train_split_2_videos.txt'
 ann_file_test = 'data/hmdb51/hmdb51_val_split_2_videos.txt'
-train_dataloader = dict(dataset=dict(ann_file=ann_file_train))
+# lighter augmentation than finetuning
+train_dataloader = dict(
+    batch_size=64,
+    dataset=dict(ann_file=ann_file_train,
+                 pipeline={{_base_.linear_train_pipeline}}))
 val_dataloader = dict(dataset=dict(ann_file=ann_file_test))
 test_dataloader = dict(dataset=dict(ann_file=ann_file_test))
+# a checkpoint every 5 epochs (the 3 newest kept)
+default_hooks = dict(checkpoint=dict(interval=5))

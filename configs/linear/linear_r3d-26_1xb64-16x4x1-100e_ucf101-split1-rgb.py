@@ -1,12 +1,15 @@
-# Linear probe of the CMD-pretrained r3d-26 on UCF101 split 1: frozen backbone
-# (BatchNorm in eval, no gradient), a linear classifier on its pooled
-# features.
+# Linear probe of the CMD-pretrained r3d-26 on UCF101 split 1: frozen
+# backbone (BatchNorm in eval, no gradient), a linear classifier on its
+# pooled features.
 # Pretraining source: `pretrain_config` below (a Kinetics-400 checkpoint of
 # the same network loads the same way). Start from its checkpoint with
 #   --cfg-options pretrained=work_dirs/<its name>/epoch_120.pth
 # or use --cfg-options from_scratch=True for random initialisation.
 _base_ = [
-    '../_base_/models/recognizer_r3d-26.py', '../_base_/linear_ucf101.py'
+    '../_base_/models/recognizer_r3d-26.py',
+    '../_base_/datasets/ucf101_rgb.py',
+    '../_base_/schedules/linear_sgd_100e.py',
+    '../_base_/default_runtime.py',
 ]
 
 pretrain_config = 'configs/cmd/cmd_r3d-26_8xb8-16x4x1-120e_ucf101-rgb.py'
@@ -17,3 +20,10 @@ model = dict(
                   init_cfg=dict(type='Pretrained', checkpoint=None,
                                 prefix='backbone.')),
     cls_head=dict(num_classes=101, dropout_ratio=0.0))
+
+# lighter augmentation than finetuning
+train_dataloader = dict(
+    batch_size=64,
+    dataset=dict(pipeline={{_base_.linear_train_pipeline}}))
+# a checkpoint every 5 epochs (the 3 newest kept)
+default_hooks = dict(checkpoint=dict(interval=5))

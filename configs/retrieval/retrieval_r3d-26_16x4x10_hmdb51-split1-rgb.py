@@ -1,7 +1,9 @@
 # Retrieval with the CMD-pretrained r3d-26 on HMDB51 split 1:
 #   python tools/test.py THIS_CONFIG work_dirs/<cmd cfg>/epoch_120.pth
 _base_ = [
-    '../_base_/models/recognizer_r3d-26.py', '../_base_/retrieval_hmdb51.py'
+    '../_base_/models/recognizer_r3d-26.py',
+    '../_base_/datasets/hmdb51_retrieval.py',
+    '../_base_/default_runtime.py',
 ]
 
 model = dict(

@@ -1,7 +1,9 @@
 # Retrieval with the CMD-pretrained r3d-26 on UCF101 split 1:
 #   python tools/test.py THIS_CONFIG work_dirs/<cmd cfg>/epoch_120.pth
 _base_ = [
-    '../_base_/models/recognizer_r3d-26.py', '../_base_/retrieval_ucf101.py'
+    '../_base_/models/recognizer_r3d-26.py',
+    '../_base_/datasets/ucf101_retrieval.py',
+    '../_base_/default_runtime.py',
 ]
 
 model = dict(

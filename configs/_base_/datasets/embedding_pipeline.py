@@ -4,7 +4,7 @@
 # 61 frames: every clip at frame 0, frames past the end -> frame 0), short
 # side to 128 px (PIL bilinear with antialiasing), centre crop 112. Mean/std
 # normalisation is the model's data_preprocessor. Used by configs/embedding,
-# the retrieval configs and finetune testing (rgb_pipelines.py).
+# the retrieval configs and finetune testing (ucf101_rgb.py, hmdb51_rgb.py).
 test_pipeline = [
     dict(type='CompressedVideoInit'),
     dict(type='SegmentCenterSampleFrames', clip_len=16, frame_interval=4,

@@ -1,7 +1,8 @@
-# RGB pipelines for finetuning, linear probes and retrieval (112x112).
-# Frames come from mmcmd's reader (frame count from the stream's packets,
-# not the container header); the rest is mmaction2's transforms.
-_base_ = ['embedding_pipeline.py']
+# RGB training and validation pipelines of finetuning and linear probes
+# (112x112); the dataset bases (ucf101_rgb.py, hmdb51_rgb.py) inherit them
+# beside embedding_pipeline.py. Frames come from mmcmd's reader (frame count
+# from the stream's packets, not the container header); the rest is
+# mmaction2's transforms.
 clip_len = 16
 frame_interval = 4
 finetune_train_pipeline = [
@@ -37,6 +38,6 @@ val_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
-# test_pipeline (10 clips at the centres of 10 equal segments, short side
-# 128, centre crop 112) comes from embedding_pipeline.py: finetune testing,
-# retrieval and embeddings share one definition.
+# Testing uses test_pipeline of embedding_pipeline.py (10 clips at the
+# centres of 10 equal segments, short side 128, centre crop 112): finetune
+# testing, retrieval and embeddings share one definition.

@@ -1,6 +1,9 @@
-# Recognizer3D with the CMD c3d backbone, for finetuning and linear probes.
-# The finetune and linear configs fill init_cfg.checkpoint from their
-# `pretrained` setting (--cfg-options pretrained=PATH.pth).
+# Recognizer3D with the CMD c3d backbone, for finetuning and linear probes
+# (ImageNet mean/std: rgb_preprocessor.py). The finetune and linear configs
+# fill init_cfg.checkpoint from their `pretrained` setting
+# (--cfg-options pretrained=PATH.pth).
+_base_ = ['rgb_preprocessor.py']
+
 model = dict(
     type='Recognizer3D',
     backbone=dict(
@@ -8,7 +11,4 @@ model = dict(
         init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')),
     cls_head=dict(type='I3DHead', in_channels=512, num_classes=101,
                   spatial_type='avg', dropout_ratio=0.3, init_std=0.01,
-                  average_clips='prob'),
-    data_preprocessor=dict(
-        type='ActionDataPreprocessor', mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375], format_shape='NCTHW'))
+                  average_clips='prob'))

@@ -18,3 +18,7 @@ param_scheduler = [
 ]
 # `--auto-scale-lr` keeps lr = 5e-4 x (GPUs x batch per GPU).
 auto_scale_lr = dict(enable=False, base_batch_size=base_batch_size)
+# Runs that fail on more than 5% of the loads of an epoch stop (the
+# training dataset's skip_bad_videos replaces and counts bad videos).
+custom_hooks = [dict(type='BadVideoMonitorHook', max_bad_ratio=0.05)]
+sync_bn = 'torch'  # dropped automatically when no GPU is present

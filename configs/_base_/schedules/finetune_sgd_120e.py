@@ -1,6 +1,22 @@
-# CMD finetuning recipe: batch 8, 120 epochs, 10-epoch warm-up then cosine.
-# lr and weight decay per dataset (UCF101: 1e-4 x B, 3e-3; HMDB51:
-# 2e-4 x B, 2e-3) are set by the dataset configs.
+# CMD finetuning recipe (reference): batch 8, 120 epochs, 10-epoch warm-up
+# then cosine, lr 1e-4 x B and weight decay 3e-3 as on UCF101 (HMDB51:
+# finetune_sgd_120e_hmdb51.py). A config names its pretraining source
+# (pretrain_config); dropout 0.3 is in the model bases.
+
+# The backbone starts from a pretraining checkpoint: set it with
+#   --cfg-options pretrained=work_dirs/<pretraining config>/epoch_120.pth
+# or train from random initialisation with --cfg-options from_scratch=True;
+# without either, training stops before the first step
+# (PretrainedCheckpointHook).
+pretrain_config = None
+pretrained = None
+from_scratch = False
+custom_hooks = [
+    dict(type='PretrainedCheckpointHook', module='backbone',
+         prefix='backbone.'),
+    dict(type='BadVideoMonitorHook', max_bad_ratio=0.05)
+]
+
 base_batch_size = 8
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=120, val_interval=5)
 val_cfg = dict(type='ValLoop')

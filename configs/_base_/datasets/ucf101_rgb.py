@@ -1,22 +1,9 @@
-# Finetuning on UCF101 split 1 with the reference recipe (dropout 0.3 in the
-# model bases, batch 8, 120 epochs, 10-epoch warm-up, lr 1e-4 x B, wd 3e-3;
-# test: 10 clips x centre crop, scores averaged). A config adds the network
-# (_base_/models/recognizer_*.py), sets num_classes and names its
-# pretraining source (pretrain_config).
-
-_base_ = [
-    'datasets/rgb_pipelines.py', 'schedules/finetune_sgd_120e.py',
-    'default_runtime.py'
-]
-
-# The backbone starts from a pretraining checkpoint: set it with
-#   --cfg-options pretrained=work_dirs/<pretraining config>/epoch_120.pth
-# or train from random initialisation with --cfg-options from_scratch=True;
-# without either, training stops before the first step
-# (PretrainedCheckpointHook).
-pretrain_config = None
-pretrained = None
-from_scratch = False
+# UCF101 split 1, RGB, for finetuning and linear probes: train (finetuning
+# augmentation; a linear-probe config swaps in linear_train_pipeline and
+# batch 64), val (1 clip, centre crop), test (10 clips x centre crop,
+# scores averaged) and top-k accuracy. Splits 2 and 3: the -split2- /
+# -split3- configs set ann_file of the three loaders.
+_base_ = ['rgb_pipelines.py', 'embedding_pipeline.py']
 
 data_root = 'data/ucf101/videos'
 ann_file_train = 'data/ucf101/ucf101_train_split_1_videos.txt'
@@ -42,12 +29,3 @@ test_dataloader = dict(
                  pipeline={{_base_.test_pipeline}}, test_mode=True))
 val_evaluator = dict(type='AccMetric')
 test_evaluator = val_evaluator
-
-optim_wrapper = dict(optimizer=dict(lr=1e-4 * 8, weight_decay=3e-3))
-custom_hooks = [
-    dict(type='PretrainedCheckpointHook', module='backbone',
-         prefix='backbone.'),
-    dict(type='BadVideoMonitorHook', max_bad_ratio=0.05)
-]
-default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=3,
-                                     save_best='auto'))

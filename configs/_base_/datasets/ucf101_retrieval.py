@@ -1,7 +1,8 @@
 # Retrieval on UCF101 split 1: queries = test videos, gallery = train
 # videos; one feature per video = global average pool averaged over 10 clips
-# (centre crop); cosine; R@1/5/10/20/50. A config adds the network.
-_base_ = ['datasets/embedding_pipeline.py', 'default_runtime.py']
+# (centre crop, embedding_pipeline.py); cosine; R@1/5/10/20/50. A config
+# adds the network.
+_base_ = ['embedding_pipeline.py']
 
 data_root = 'data/ucf101/videos'
 split = dict(type='VideoDataset', data_prefix=dict(video=data_root),

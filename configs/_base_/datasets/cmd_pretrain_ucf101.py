@@ -1,3 +1,6 @@
+# CMD pretraining data: UCF101 split 1 train (labels unused). The Kinetics-400
+# base (cmd_pretrain_kinetics400.py) reuses this pipeline and loader.
+#
 # CMD pretraining sample (reference defaults): a 16x4 RGB clip, the 8-frame
 # motion window starting 3 frames after the clip, 3 hard-negative motion
 # windows of the same video, and the I-frame of a frame near the clip, all
@@ -23,3 +26,21 @@ train_pipeline = [
     dict(type='MotionNormalize', clamp=10.0, scale=10.0),
     dict(type='PackCMDInputs'),
 ]
+
+data_root = 'data/ucf101/videos'
+ann_file_train = 'data/ucf101/ucf101_train_split_1_videos.txt'
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=8,
+    persistent_workers=True,
+    # every step needs at least 2 clips per GPU (BatchNorm in the heads)
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    # a video that fails to load is replaced by a seeded random other one
+    # and counted by BadVideoMonitorHook (docs/robustness.md)
+    dataset=dict(
+        type='CMDVideoDataset',
+        ann_file=ann_file_train,
+        data_prefix=dict(video=data_root),
+        pipeline=train_pipeline,
+        skip_bad_videos=dict(max_attempts=20, seed=0)))
