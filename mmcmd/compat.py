@@ -143,62 +143,20 @@ def replace_pkg_resources_in_mmengine() -> bool:
     return True
 
 
-def mmengine_checkpoint_safe_globals() -> list:
-    """The non-tensor types that checkpoints saved by mmengine's Runner hold.
-
-    The message hub keeps :class:`mmengine.logging.HistoryBuffer` objects of
-    numpy arrays, and runtime info holds numpy scalars and dtypes. Nothing
-    else is allowed: classes that could run code stay refused.
-    """
-    import numpy as np
-    from mmengine.logging import HistoryBuffer
-
-    multiarray = getattr(np, '_core', None) or np.core
-    allowed = [
-        HistoryBuffer,
-        np.ndarray,
-        np.dtype,
-        multiarray.multiarray._reconstruct,
-        multiarray.multiarray.scalar,
-    ]
-    # numpy>=1.25 pickles dtypes as instances of per-type classes.
-    dtypes = getattr(np, 'dtypes', None)
-    if dtypes is not None:
-        for name in dir(dtypes):
-            obj = getattr(dtypes, name)
-            if isinstance(obj, type) and issubclass(obj, np.dtype):
-                allowed.append(obj)
-    allowed.append((_history_buffer_method, 'builtins.getattr'))
-    return allowed
-
-
-def _history_buffer_method(owner: type, name: str):
-    """``getattr`` restricted to HistoryBuffer's statistics methods.
-
-    HistoryBuffer pickles its ``statistics_methods`` dict as
-    ``getattr(HistoryBuffer, 'mean')`` and so on. Allowing the real
-    ``getattr`` would let a crafted checkpoint reach any attribute, so the
-    unpickler gets this function under that name instead.
-    """
-    import pickle
-
-    from mmengine.logging import HistoryBuffer
-    if owner is HistoryBuffer and name in ('min', 'max', 'current', 'mean'):
-        return getattr(owner, name)
-    raise pickle.UnpicklingError(
-        f'getattr({owner!r}, {name!r}) is not allowed in a checkpoint')
-
-
 def allow_mmengine_checkpoints_with_weights_only() -> bool:
     """Let ``torch.load(weights_only=True)`` read mmengine checkpoints.
 
     torch>=2.6 loads with ``weights_only=True`` by default, and checkpoints
     that mmengine 0.10.7 saves fail in ``--resume``, ``tools/test.py`` and
     ``load_checkpoint`` (open-mmlab/mmengine#1655, #1650). We allow-list exactly the
-    types such checkpoints contain; weights-only loading stays on, so a
-    checkpoint crafted to run code is still refused.
+    types such checkpoints contain
+    (:func:`mmcmd.utils.checkpoint.mmengine_checkpoint_safe_globals`);
+    weights-only loading stays on, so a checkpoint crafted to run code is
+    still refused.
     """
     import torch
+
+    from .utils.checkpoint import mmengine_checkpoint_safe_globals
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is None:  # torch<2.4 has no allow-list and loads everything
         return False

@@ -1,5 +1,6 @@
 """Video embeddings, similarity search and checkpoint conversion for users."""
 from .. import _openmmlab  # noqa: F401  (compat and registration first)
+from ..utils.checkpoint import CheckpointMismatchError
 from .embedding import (
                         build_test_pipeline,
                         embed_samples,
@@ -9,7 +10,6 @@ from .embedding import (
 )
 from .extraction import VideoPipelineDataset
 from .search import EmbeddingGallery
-from .weights import CheckpointMismatchError
 
 __all__ = [
     'init_embedder', 'embed_video', 'embed_samples', 'build_test_pipeline',

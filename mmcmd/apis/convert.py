@@ -16,8 +16,8 @@ from typing import Dict, Mapping, Optional, Tuple
 
 import torch
 
+from ..utils.checkpoint import StateDict, check_state_dict, model_shapes
 from ..version import __version__
-from .weights import StateDict, check_state_dict, model_shapes
 
 #: accepted spellings of the published clip backbones -> presets name.
 ARCH_ALIASES: Dict[str, str] = {

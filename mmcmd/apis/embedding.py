@@ -25,8 +25,12 @@ from torch import nn
 
 from .. import register_all_modules
 from ..models.selfsup.base import build_module
-from ..utils import load_checkpoint_file
-from .weights import load_strict, select_backbone, unwrap_state_dict
+from ..utils.checkpoint import (
+    load_checkpoint_file,
+    load_into,
+    select_backbone,
+    unwrap_state_dict,
+)
 
 ConfigInput = Union[str, os.PathLike, Config, dict]
 VideoInput = Union[str, os.PathLike, np.ndarray]
@@ -81,9 +85,9 @@ def load_backbone_checkpoint(network: nn.Module, checkpoint: str) -> str:
     checkpoint = os.fspath(checkpoint)
     state = unwrap_state_dict(load_checkpoint_file(checkpoint), checkpoint)
     backbone_state, prefix = select_backbone(state, checkpoint)
-    load_strict(network, backbone_state, checkpoint,
-                what=f'the backbone {type(network).__name__} of the config'
-                + (f' (keys under {prefix!r})' if prefix else ''))
+    load_into(network, backbone_state, checkpoint, strict=True,
+              what=f'the backbone {type(network).__name__} of the config'
+              + (f' (keys under {prefix!r})' if prefix else ''))
     return prefix
 
 

@@ -312,8 +312,17 @@ def kinetics_entries(clips: Sequence[KineticsClip], classes: Sequence[str],
 
 
 # ---------------------------------------------------- checking, writing ---
-class VideoIndex:
-    """Finds videos under a root, optionally ignoring the case of names."""
+class VideoFileIndex:
+    """The video files of a dataset under its root folder.
+
+    Looks up the relative paths an annotation list names, optionally
+    ignoring the case of folder and file names (not to be confused with
+    :class:`mmcmd.codec.VideoIndex`, the frame index of one video).
+
+    Args:
+        root: the folder the annotation paths are relative to.
+        case_insensitive: match names whose case differs on disk.
+    """
 
     def __init__(self, root: Path, case_insensitive: bool = False):
         if not root.is_dir():
@@ -359,7 +368,7 @@ class ListReport:
 
 
 def check_videos(name: str, entries: Sequence[VideoEntry],
-                 index: VideoIndex) -> ListReport:
+                 index: VideoFileIndex) -> ListReport:
     """Look every entry up on disk; note missing and case-corrected paths."""
     report = ListReport(name, [])
     for entry in entries:
@@ -440,7 +449,7 @@ def emit(lists: dict[str, list[VideoEntry]], classes: Sequence[str], *,
     """
     if out is None and not check:
         raise ValueError('--out is required unless --check is given')
-    index = VideoIndex(root, case_insensitive)
+    index = VideoFileIndex(root, case_insensitive)
     if not check:
         out.mkdir(parents=True, exist_ok=True)
         write_classes(out / classes_name, classes)

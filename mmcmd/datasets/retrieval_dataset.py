@@ -21,6 +21,8 @@ class VideoRetrievalDataset(ConcatDataset):
     Args:
         gallery: dataset config of the gallery (the train split).
         query: dataset config of the queries (the test split).
+        lazy_init: defer loading the annotation lists until first use, as
+            mmengine's ``ConcatDataset``.
     """
 
     ROLES = ('gallery', 'query')

@@ -209,3 +209,17 @@ def test_unreadable_video_raises_naming_the_file(checkpoint, tmp_path):
     model = init_embedder(CONFIG, checkpoint)
     with pytest.raises(Exception, match='bad.mp4'):
         embed_video(model, str(bad))
+
+
+def test_embedder_has_its_own_base_and_backbone_keys_only(weights, tmp_path):
+    from mmcmd.models.embedders import BaseEmbedder
+    from mmcmd.models.selfsup import BaseSelfSupervisor
+    model = build_module(Config.fromfile(CONFIG).model)
+    assert isinstance(model, BaseEmbedder)
+    assert not isinstance(model, BaseSelfSupervisor)
+    assert set(model.state_dict()) == {f'backbone.{k}' for k in weights}
+    with pytest.raises(RuntimeError, match='no training loss'):
+        model(torch.zeros(1, 3, 4, 32, 32), mode='loss')
+    with pytest.raises(KeyError, match='tools/convert/'):
+        model.load_state_dict({'head.fc.weight': torch.zeros(1)},
+                              strict=False)

@@ -6,12 +6,12 @@ import torch
 from mmaction.registry import MODELS
 
 import mmcmd.models  # noqa: F401  (registers the backbones)
-from mmcmd.models.backbones.base import (
+from mmcmd.utils import CheckpointMismatchError, UnsafeCheckpointError
+from mmcmd.utils.checkpoint import (
     format_load_summary,
     group_keys,
-    pretrained_load_summary,
+    load_summary,
 )
-from mmcmd.utils import UnsafeCheckpointError
 
 
 def build(checkpoint):
@@ -47,19 +47,19 @@ def test_load_summary_counts_and_groups_the_ignored_tensors():
             'backbone.extra.weight', 'motion_backbone.conv.weight',
             'motion_backbone.bn.bias', 'motion_head.proj.weight', 'step']
     loaded = ['conv.weight', 'bn.weight', 'bn.bias']
-    summary = pretrained_load_summary(keys, 'backbone', loaded)
+    summary = load_summary(keys, 'backbone', loaded)
     assert summary == dict(loaded=3, total=8, ignored=5, ignored_groups=[
         'backbone.extra.*', 'motion_backbone.*', 'motion_head.*', 'step'])
     assert format_load_summary(summary, 'work_dirs/x/epoch_120.pth') == (
         'loaded 3 of 8 tensors of work_dirs/x/epoch_120.pth into backbone '
         '(5 ignored: backbone.extra.*, motion_backbone.*, motion_head.*, '
         'step)')
-    everything = pretrained_load_summary(loaded, '', loaded)
+    everything = load_summary(loaded, '', loaded)
     assert everything['ignored'] == 0
     assert format_load_summary(everything, 'a.pth') == (
         'loaded 3 of 3 tensors of a.pth into backbone')
     many = [f'part{i}.w' for i in range(9)]
-    assert format_load_summary(pretrained_load_summary(many, 'backbone.', []),
+    assert format_load_summary(load_summary(many, 'backbone.', []),
                                'a.pth', max_groups=2).endswith(
         '(9 ignored: part0.*, part1.*, ...)')
     assert group_keys(['a', 'a.b', 'c']) == ['a.*', 'c']
@@ -78,3 +78,21 @@ def test_init_weights_keeps_the_summary_of_what_it_loaded(tmp_path):
         loaded=n, total=n + 2, ignored=2,
         ignored_groups=['context_head.*', 'keyframe_backbone.*'])
     assert torch.equal(model.conv1.weight, source.conv1.weight)
+
+
+def test_pretrained_missing_or_misshapen_tensors_name_file_and_keys(tmp_path):
+    source = build(None)
+    state = {f'backbone.{k}': v for k, v in source.state_dict().items()}
+    del state['backbone.conv1.weight']
+    path = tmp_path / 'partial.pth'
+    torch.save({'state_dict': state}, str(path))
+    with pytest.raises(CheckpointMismatchError) as info:
+        build(str(path))
+    assert 'partial.pth' in str(info.value)
+    assert '1 missing' in str(info.value) and 'conv1.weight' in str(info.value)
+    state['backbone.conv1.weight'] = torch.zeros(1, 2, 3)
+    torch.save({'state_dict': state}, str(path))
+    with pytest.raises(CheckpointMismatchError, match='1 with other shapes'):
+        build(str(path))
+    with pytest.raises(FileNotFoundError, match='pretrained=PATH'):
+        build(str(tmp_path / 'absent.pth'))

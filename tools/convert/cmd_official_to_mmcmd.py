@@ -22,8 +22,11 @@ from mmcmd.apis.convert import (
     convert_official_cmd,
     count_parameters,
 )
-from mmcmd.apis.weights import unwrap_state_dict
-from mmcmd.utils import UnsafeCheckpointError, load_checkpoint_file
+from mmcmd.utils.checkpoint import (
+    UnsafeCheckpointError,
+    load_checkpoint_file,
+    unwrap_state_dict,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

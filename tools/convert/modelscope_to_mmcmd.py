@@ -20,8 +20,11 @@ from mmcmd.apis.convert import (
     convert_modelscope,
     count_parameters,
 )
-from mmcmd.apis.weights import unwrap_state_dict
-from mmcmd.utils import UnsafeCheckpointError, load_checkpoint_file
+from mmcmd.utils.checkpoint import (
+    UnsafeCheckpointError,
+    load_checkpoint_file,
+    unwrap_state_dict,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -18,8 +18,11 @@ from typing import List, Optional
 
 import torch
 
-from mmcmd.apis.weights import unwrap_state_dict
-from mmcmd.utils import UnsafeCheckpointError, load_checkpoint_file
+from mmcmd.utils.checkpoint import (
+    UnsafeCheckpointError,
+    load_checkpoint_file,
+    unwrap_state_dict,
+)
 
 #: meta entries kept; everything else (hook messages, seeds, ...) goes.
 KEPT_META = ('epoch', 'iter', 'mmengine_version', 'mmcmd_version',

@@ -85,6 +85,10 @@ class ArrayVideoInit(BaseTransform):
 
         - video_reader (:class:`ArrayVideo`)
         - total_frames
+
+    Modified Keys:
+
+        - none
     """
 
     def transform(self, results: dict) -> dict:

@@ -57,15 +57,29 @@ def jitter_colours(images: np.ndarray, brightness: float, contrast: float,
 class CMDColorAugment(BaseTransform):
     """Colour jitter, grayscale and Gaussian blur, drawn once per key.
 
+    Required Keys:
+
+        - the ``keys`` present (by default imgs, keyframe)
+
+    Added Keys:
+
+        - none
+
+    Modified Keys:
+
+        - the ``keys`` present (uint8 RGB, same shape)
+
     Args:
         keys: results keys holding RGB uint8 images (..., H, W, 3); each key
             gets its own random draw, shared by all its frames.
         jitter: brightness, contrast, saturation, hue strengths (factors in
             [1 - s, 1 + s], hue shift in [-h, h] turns), applied in random
             order with probability ``jitter_prob``.
+        jitter_prob: probability of the colour jitter.
         grayscale_prob: probability of replacing colour by luma.
         blur_sigma: range of the Gaussian blur sigma in pixels, applied with
             probability ``blur_prob``.
+        blur_prob: probability of the blur.
     """
 
     def __init__(self, keys: Sequence[str] = ('imgs', 'keyframe'),

@@ -12,7 +12,25 @@ from mmcv.transforms import BaseTransform
 
 @TRANSFORMS.register_module()
 class MotionNormalize(BaseTransform):
-    """Clamp motion to [-clamp, clamp] px/frame, then divide by ``scale``."""
+    """Clamp motion to [-clamp, clamp] px/frame, then divide by ``scale``.
+
+    Required Keys:
+
+        - the ``keys`` present (by default motion, negative_motion)
+
+    Added Keys:
+
+        - none
+
+    Modified Keys:
+
+        - the ``keys`` present: float32, clamped and divided by ``scale``
+
+    Args:
+        clamp: largest magnitude kept, in pixels per frame.
+        scale: divisor applied after clamping.
+        keys: results keys holding motion arrays; absent keys are skipped.
+    """
 
     def __init__(self, clamp: float = 10.0, scale: float = 10.0,
                  keys: Sequence[str] = ('motion', 'negative_motion')) -> None:
@@ -49,6 +67,26 @@ class PackCMDInputs(BaseTransform):
     Keys missing from ``results`` are left out. ``data_samples`` is an
     ``ActionDataSample`` with ``gt_label`` when ``label`` is present and
     ``meta_keys`` copied into its metainfo.
+
+    Required Keys:
+
+        - imgs, keyframe, motion, negative_motion (each optional)
+        - motion_mask, negative_motion_mask (optional, with ``with_mask``)
+        - label (optional)
+        - the ``meta_keys`` present
+
+    Added Keys:
+
+        - inputs
+        - data_samples
+
+    Modified Keys:
+
+        - none (the output dict holds only the two added keys)
+
+    Args:
+        with_mask: also pack the motion masks.
+        meta_keys: results keys copied into the data sample's metainfo.
     """
 
     def __init__(self, with_mask: bool = False,

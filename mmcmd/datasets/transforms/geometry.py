@@ -147,6 +147,25 @@ class _ClipGeometry(BaseTransform):
 class CMDRandomResizedCrop(_ClipGeometry):
     """Random resized crop shared by clip and future motion, own per negative.
 
+    Required Keys:
+
+        - imgs
+        - img_shape
+        - motion_cell (optional, 4.0 if absent)
+        - motion, motion_mask (optional)
+        - negative_motion, negative_motion_mask (optional)
+
+    Added Keys:
+
+        - crop_bbox: (x, y, w, h) of the clip's box
+
+    Modified Keys:
+
+        - imgs
+        - img_shape
+        - motion_cell (1.0: motion is on the image grid)
+        - motion, motion_mask, negative_motion, negative_motion_mask
+
     Args:
         area_range: share of the frame area kept.
         aspect_ratio_range: width / height range (sampled log-uniformly).
@@ -175,7 +194,31 @@ class CMDRandomResizedCrop(_ClipGeometry):
 
 @TRANSFORMS.register_module()
 class CMDCenterCrop(_ClipGeometry):
-    """Centre crop of ``crop_size`` (int or (w, h)) for clip and all motion."""
+    """Centre crop of ``crop_size`` for clip and all motion.
+
+    Required Keys:
+
+        - imgs
+        - img_shape
+        - motion_cell (optional, 4.0 if absent)
+        - motion, motion_mask (optional)
+        - negative_motion, negative_motion_mask (optional)
+
+    Added Keys:
+
+        - crop_bbox: (x, y, w, h) of the clip's box
+
+    Modified Keys:
+
+        - imgs
+        - img_shape
+        - motion_cell (1.0: motion is on the image grid)
+        - motion, motion_mask, negative_motion, negative_motion_mask
+
+    Args:
+        crop_size: side (int) or (width, height) in pixels; clipped to the
+            image.
+    """
 
     def __init__(self, crop_size: Union[int, Sequence[int]] = 112) -> None:
         self.crop_size = _size(crop_size)
@@ -192,7 +235,31 @@ class CMDCenterCrop(_ClipGeometry):
 
 @TRANSFORMS.register_module()
 class CMDResize(_ClipGeometry):
-    """Resize clip and all motion to ``scale`` (w, h), or short side (int)."""
+    """Resize clip and all motion to ``scale``.
+
+    Required Keys:
+
+        - imgs
+        - img_shape
+        - motion_cell (optional, 4.0 if absent)
+        - motion, motion_mask (optional)
+        - negative_motion, negative_motion_mask (optional)
+
+    Added Keys:
+
+        - crop_bbox: (x, y, w, h) of the clip's box
+
+    Modified Keys:
+
+        - imgs
+        - img_shape
+        - motion_cell (1.0: motion is on the image grid)
+        - motion, motion_mask, negative_motion, negative_motion_mask
+
+    Args:
+        scale: (width, height) in pixels, or the short side (int; the
+            aspect ratio is kept).
+    """
 
     def __init__(self, scale: Union[int, Sequence[int]] = 128) -> None:
         self.scale = scale
@@ -216,6 +283,26 @@ class CMDFlip(BaseTransform):
     """Horizontal flip shared by clip and future motion, own per negative.
 
     Flipping mirrors images, motion and masks and negates motion x.
+
+    Required Keys:
+
+        - imgs
+        - motion, motion_mask (optional)
+        - negative_motion, negative_motion_mask (optional)
+
+    Added Keys:
+
+        - flip
+        - flip_direction ('horizontal' or None)
+
+    Modified Keys:
+
+        - imgs
+        - motion, motion_mask, negative_motion, negative_motion_mask
+
+    Args:
+        flip_ratio: probability of flipping the clip (and, drawn apart, each
+            negative window).
     """
 
     def __init__(self, flip_ratio: float = 0.5) -> None:
@@ -254,6 +341,18 @@ class CMDFlip(BaseTransform):
 @TRANSFORMS.register_module()
 class KeyframeAugment(BaseTransform):
     """The keyframe's own random resized crop and flip (drawn independently).
+
+    Required Keys:
+
+        - keyframe
+
+    Added Keys:
+
+        - none
+
+    Modified Keys:
+
+        - keyframe
 
     Args:
         area_range: share of the frame area kept.

@@ -19,9 +19,22 @@ from mmcmd.codec import CompressedVideo, VideoTooShortError
 class CompressedVideoInit(BaseTransform):
     """Open ``results['filename']`` and index it.
 
-    Adds ``video_reader`` (:class:`mmcmd.codec.CompressedVideo`, closed by
-    :class:`CMDDecode`) and ``total_frames``. Codec errors propagate (a
-    dataset wrapper such as ``SkipBadVideos`` skips the sample).
+    Codec errors propagate (a dataset wrapper such as ``SkipBadVideos``
+    skips the sample).
+
+    Required Keys:
+
+        - filename
+
+    Added Keys:
+
+        - video_reader (:class:`mmcmd.codec.CompressedVideo`, closed by
+          :class:`CMDDecode` or :class:`CompressedVideoClose`)
+        - total_frames
+
+    Modified Keys:
+
+        - none
 
     Args:
         decode_budget_s: time limit of indexing and of each decode (seconds).
@@ -69,9 +82,37 @@ class CMDSampleFrames(BaseTransform):
     room for a non-overlapping negative, negatives start at any of the
     other starts (they then overlap the future window).
 
-    Adds ``frame_inds`` (clip_len,), ``motion_inds`` (motion_len,),
-    ``negative_motion_inds`` (num_negatives, motion_len), ``keyframe_ind``,
-    ``clip_len``, ``frame_interval``, ``num_clips``.
+    Required Keys:
+
+        - total_frames
+        - video_reader (optional: without it the keyframe is the chosen
+          frame itself, not the I-frame of its GOP)
+
+    Added Keys:
+
+        - frame_inds: int64 (clip_len,)
+        - motion_inds: int64 (motion_len,)
+        - negative_motion_inds: int64 (num_negatives, motion_len)
+        - keyframe_ind
+        - clip_len
+        - frame_interval
+        - num_clips
+
+    Modified Keys:
+
+        - none
+
+    Args:
+        clip_len: frames of the clip.
+        frame_interval: distance between clip frames (frames).
+        num_clips: must be 1 (one clip per video).
+        future_gap: frames skipped between the last clip frame and the
+            future motion window.
+        motion_len: frames of the future (and each negative) motion window;
+            0 samples no motion.
+        num_negatives: number of hard-negative motion windows.
+        keyframe_margin: frames around the clip the keyframe may come from.
+        test_mode: deterministic, centred sampling.
     """
 
     def __init__(self, clip_len: int = 16, frame_interval: int = 4,
@@ -166,14 +207,39 @@ class CMDSampleFrames(BaseTransform):
 class CMDDecode(BaseTransform):
     """Decode clip, motion windows and keyframe with one ``decode()`` call.
 
-    Adds ``imgs`` uint8 (T, H, W, 3) RGB, ``motion`` float32 (T_m, 2, h, w)
-    and ``motion_mask`` bool (T_m, h, w) of the future window,
-    ``negative_motion`` (N, T_m, 2, h, w) and ``negative_motion_mask``,
-    ``keyframe`` uint8 (H, W, 3) RGB, ``original_shape`` / ``img_shape``
-    (H, W) and ``motion_cell`` (image pixels per motion cell, 4 here; h and
-    w are ceil(H/4), ceil(W/4)). Motion follows the codec's contract (px
-    per frame, forward in time); ``raw_motion`` skips the per-frame
-    normalisation. Closes the video unless ``close=False``.
+    Motion follows the codec's contract (px per frame, forward in time);
+    h and w are ceil(H/4), ceil(W/4). Closes the video unless
+    ``close=False``.
+
+    Required Keys:
+
+        - video_reader
+        - frame_inds
+        - motion_inds (optional)
+        - negative_motion_inds (optional)
+        - keyframe_ind (optional: no keyframe without it)
+
+    Added Keys:
+
+        - imgs: uint8 (T, H, W, 3) RGB
+        - motion: float32 (T_m, 2, h, w), the future window
+        - motion_mask: bool (T_m, h, w)
+        - negative_motion: float32 (N, T_m, 2, h, w)
+        - negative_motion_mask: bool (N, T_m, h, w)
+        - keyframe: uint8 (H, W, 3) RGB (with ``keyframe_ind``)
+        - original_shape: (H, W)
+        - img_shape: (H, W)
+        - motion_cell: image pixels per motion cell (4.0)
+
+    Modified Keys:
+
+        - video_reader (None once closed)
+
+    Args:
+        raw_motion: skip the per-frame normalisation of motion (vectors in
+            pixels to the reference frame, however far it is).
+        close: close the video after decoding (False when a later step,
+            e.g. another view of :class:`MultiView`, still decodes).
     """
 
     def __init__(self, raw_motion: bool = False, close: bool = True) -> None:
@@ -221,7 +287,20 @@ class CMDDecode(BaseTransform):
 
 @TRANSFORMS.register_module()
 class CompressedVideoClose(BaseTransform):
-    """Close ``results['video_reader']`` (for pipelines that keep it open)."""
+    """Close ``results['video_reader']`` (for pipelines that keep it open).
+
+    Required Keys:
+
+        - video_reader (optional)
+
+    Added Keys:
+
+        - none
+
+    Modified Keys:
+
+        - video_reader (None)
+    """
 
     def transform(self, results: dict) -> dict:
         """Close the reader and drop it from ``results``."""

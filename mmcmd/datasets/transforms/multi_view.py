@@ -26,6 +26,21 @@ class MultiView(BaseTransform):
     tensors stacked on a new dim 0 (``imgs``: uint8 (V, 3, T, H, W));
     ``data_samples`` is the first view's.
 
+    Required Keys:
+
+        - what the view pipeline requires (typically video_reader,
+          total_frames)
+
+    Added Keys:
+
+        - inputs
+        - data_samples
+
+    Modified Keys:
+
+        - video_reader (None once closed; the output dict holds only the
+          two added keys)
+
     Args:
         transforms: configs (or objects) of one view's transforms.
         num_views: number of views, at least 2.

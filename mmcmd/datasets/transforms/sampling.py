@@ -60,6 +60,10 @@ class SegmentCenterSampleFrames(BaseTransform):
         - frame_interval
         - num_clips
 
+    Modified Keys:
+
+        - none
+
     Args:
         clip_len: frames per clip.
         frame_interval: distance between sampled frames of a clip (frames).

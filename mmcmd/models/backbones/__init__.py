@@ -1,7 +1,7 @@
 """CMD backbones registered in mmaction's MODELS."""
-from .base import CMDBackbone, read_state_dict
+from .base import CMDBackbone
 from .cmd_c3d import CMDC3D
 from .cmd_resnet import CMDResNet2d, CMDResNet2Plus1d, CMDResNet3d
 
-__all__ = ['CMDBackbone', 'read_state_dict', 'CMDC3D', 'CMDResNet2d',
+__all__ = ['CMDBackbone', 'CMDC3D', 'CMDResNet2d',
            'CMDResNet2Plus1d', 'CMDResNet3d']

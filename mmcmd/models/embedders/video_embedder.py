@@ -1,18 +1,16 @@
 """A clip backbone used as a video feature extractor."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Optional
 
-import torch
-import torch.nn.functional as F
 from mmaction.registry import MODELS
-from mmaction.structures import ActionDataSample
 
-from ..selfsup.base import BaseSelfSupervisor, Inputs
+from ...utils.checkpoint import select_prefix
+from .base import BaseEmbedder
 
 
 @MODELS.register_module()
-class VideoEmbedder(BaseSelfSupervisor):
+class VideoEmbedder(BaseEmbedder):
     """Backbone + global average pool, averaged over the clips of a video.
 
     ``predict`` (and so ``test_step``) stores the (C,) embedding of each
@@ -23,7 +21,7 @@ class VideoEmbedder(BaseSelfSupervisor):
     (docs/embedding.md). Weights come from the checkpoint given to
     ``tools/test.py`` or :func:`mmcmd.apis.init_embedder`, or from the
     backbone's ``init_cfg`` (``dict(type='Pretrained', checkpoint=...,
-    prefix='backbone.')``).
+    prefix='backbone.')``). ``loss`` mode raises: nothing is trained.
 
     Args:
         backbone: config of any clip backbone (mmcmd or mmaction2).
@@ -36,29 +34,16 @@ class VideoEmbedder(BaseSelfSupervisor):
     def __init__(self, backbone: dict, normalize: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(backbone=backbone,
+        super().__init__(backbone=backbone, normalize=normalize,
                          data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
-        self.normalize = normalize
-
-    def embed(self, clips: torch.Tensor) -> torch.Tensor:
-        """(B, [num_clips,] 3, T, H, W) clips -> (B, C) video embeddings."""
-        emb = super().embed(clips)
-        return F.normalize(emb, dim=-1) if self.normalize else emb
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # A checkpoint without backbone tensors would otherwise load as a
         # silent no-op (mmengine loads non-strictly) and embed with random
         # weights.
-        if not any(k.startswith(prefix + 'backbone.') for k in state_dict):
-            raise KeyError(
-                f'VideoEmbedder: the checkpoint holds no "{prefix}backbone.*" '
-                'tensors, so no weight would be loaded. Convert ModelScope or '
-                'official checkpoints with tools/convert/ first.')
+        select_prefix(state_dict, prefix + 'backbone.', 'the checkpoint',
+                      hint='no weight would be loaded into VideoEmbedder. '
+                      'Convert ModelScope or official checkpoints with '
+                      'tools/convert/ first')
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-    def loss(self, inputs: Inputs,
-             data_samples: Optional[List[ActionDataSample]] = None
-             ) -> Dict[str, torch.Tensor]:
-        raise RuntimeError('VideoEmbedder has no training loss: use it with '
-                           'tools/test.py (retrieval) or mmcmd.apis.')

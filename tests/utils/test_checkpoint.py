@@ -1,0 +1,121 @@
+"""mmcmd.utils.checkpoint: the one reader and loader of checkpoint files."""
+import os
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from mmcmd.utils.checkpoint import (
+    CheckpointMismatchError,
+    UnsafeCheckpointError,
+    load_checkpoint_file,
+    load_checkpoint_into,
+    load_into,
+    mmengine_checkpoint_safe_globals,
+    read_state_dict,
+    select_backbone,
+    select_prefix,
+    unwrap_state_dict,
+)
+
+
+def tiny() -> nn.Module:
+    return nn.Sequential(nn.Conv1d(2, 3, 1), nn.BatchNorm1d(3))
+
+
+def filled(value: float) -> dict:
+    net = tiny()
+    return {k: torch.full_like(v, value) for k, v in net.state_dict().items()}
+
+
+class _Payload:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.marker}', )
+
+
+def test_crafted_file_is_refused_and_names_the_file(tmp_path):
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'crafted.pth'
+    torch.save({'state_dict': {'x': _Payload(str(marker))}}, str(path))
+    with pytest.raises(UnsafeCheckpointError, match='crafted.pth') as info:
+        load_checkpoint_file(path)
+    assert info.value.path == str(path)
+    assert not marker.exists()
+    with pytest.raises(FileNotFoundError, match='absent.pth.*fix this'):
+        load_checkpoint_file(tmp_path / 'absent.pth', hint='fix this')
+
+
+def test_allow_list_has_numpy_and_history_buffer_but_no_getattr():
+    from mmengine.logging import HistoryBuffer
+    allowed = mmengine_checkpoint_safe_globals()
+    assert HistoryBuffer in allowed and np.ndarray in allowed
+    assert getattr not in allowed
+    restricted = [f for f in allowed if isinstance(f, tuple)]
+    assert [name for _, name in restricted] == ['builtins.getattr']
+    method = restricted[0][0]
+    assert method(HistoryBuffer, 'mean') is HistoryBuffer.mean
+    with pytest.raises(Exception, match='not allowed'):
+        method(HistoryBuffer, '__init__')
+
+
+def test_unwrap_and_select():
+    w = torch.ones(2)
+    assert unwrap_state_dict({'state_dict': {'module.a': w, 'module.b': w},
+                              'meta': {'epoch': 3}}) == {'a': w, 'b': w}
+    assert list(unwrap_state_dict({'model': {'a': w, 'step': 5}})) == ['a']
+    with pytest.raises(TypeError, match="'x.pth' holds no state dict"):
+        unwrap_state_dict([w], 'x.pth')
+    with pytest.raises(TypeError, match='no tensors'):
+        unwrap_state_dict({'state_dict': {'a': 1}}, 'x.pth')
+    state = {'backbone.conv.w': w, 'head.fc.w': w}
+    assert list(select_prefix(state, 'backbone')) == ['conv.w']
+    assert select_prefix(state, '') == state
+    with pytest.raises(CheckpointMismatchError, match="'nothing.'"):
+        select_prefix(state, 'nothing.', 'x.pth')
+    assert select_backbone({'rgb_backbone.a': w, 'm_backbone.a': w}) == (
+        {'a': w}, 'rgb_backbone.')
+    assert select_backbone({'a': w}) == ({'a': w}, '')
+
+
+def test_strict_and_lenient_loading_with_summary(tmp_path):
+    state = filled(0.5)
+    net = tiny()
+    summary = load_into(net, state, 'a.pth')
+    assert summary == dict(loaded=len(state), total=len(state), ignored=0,
+                           ignored_groups=[])
+    assert torch.equal(net[0].weight, torch.full((3, 2, 1), 0.5))
+    extra = dict(filled(2.0), **{'2.weight': torch.zeros(1)})
+    with pytest.raises(CheckpointMismatchError, match="1 unexpected: '2.w"):
+        load_into(net, extra, 'a.pth')
+    assert torch.equal(net[0].weight, torch.full((3, 2, 1), 0.5))
+    summary = load_into(net, extra, 'a.pth', strict=False)
+    assert (summary['loaded'], summary['ignored']) == (len(state), 1)
+    assert torch.equal(net[0].weight, torch.full((3, 2, 1), 2.0))
+    # older files without num_batches_tracked load; other gaps do not.
+    old = {k: v for k, v in filled(1.0).items()
+           if not k.endswith('num_batches_tracked')}
+    load_into(net, old, 'a.pth')
+    del old['0.bias']
+    with pytest.raises(CheckpointMismatchError, match="1 missing: '0.bias'"):
+        load_into(net, old, 'a.pth', strict=False)
+    bad = dict(filled(1.0), **{'0.weight': torch.zeros(3, 2)})
+    with pytest.raises(CheckpointMismatchError, match='other shapes'):
+        load_into(net, bad, 'a.pth', strict=False)
+
+
+def test_file_to_module_through_a_prefix(tmp_path):
+    state = {f'backbone.{k}': v for k, v in filled(3.0).items()}
+    state['motion_backbone.conv.weight'] = torch.zeros(1)
+    path = tmp_path / 'cmd.pth'
+    torch.save({'state_dict': state, 'meta': {'seed': np.int64(1)}},
+               str(path))
+    assert set(read_state_dict(path, 'backbone')) == set(filled(0.0))
+    net = tiny()
+    summary = load_checkpoint_into(net, path, 'backbone.', strict=False)
+    assert summary['ignored_groups'] == ['motion_backbone.*']
+    assert summary['total'] == len(state)
+    assert torch.equal(net[1].bias, torch.full((3, ), 3.0))
