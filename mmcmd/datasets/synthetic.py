@@ -42,7 +42,15 @@ TRANSLATIONS: Dict[int, Tuple[float, float]] = {
     0: (1.0, 0.0), 1: (-1.0, 0.0), 2: (0.0, 1.0), 3: (0.0, -1.0),
     4: (0.5 ** 0.5, 0.5 ** 0.5), 5: (0.5 ** 0.5, -0.5 ** 0.5)}
 SPEED_RANGE = (2.0, 4.0)  # mean object speed, pixels per frame
-OBJECT_SIZE_RANGE = (0.18, 0.26)  # object side, share of the shorter side
+#: The benchmark's calibrated difficulty (docs/scene_bias.md, calibration):
+#: chosen with the two supervised references of
+#: tools/analysis/synthetic_learnability.py only, at the demo's clip encoder
+#: and ``iterations`` SGD steps of batch 16. The object size and scene
+#: contrast are also the generator's defaults.
+CALIBRATED = dict(num_train_per_class=120, iterations=600,
+                  object_size=(0.35, 0.45), scene_contrast=0.5)
+# Object side as a share of the shorter frame side (calibrated).
+OBJECT_SIZE_RANGE: Tuple[float, float] = CALIBRATED['object_size']
 PAN_RANGE = (0.5, 1.0)  # background pan speed with camera motion, px/frame
 # Colour stops (RGB) of each scene type, mapped from a texture field in [0, 1].
 _PALETTES = np.array([
@@ -478,18 +486,22 @@ def _jobs(out_dir: str, seed: int, split: str, num_per_class: int,
 
 
 def generate_dataset(out_dir: str, seed: int = 0,
-                     num_train_per_class: int = 24,
+                     num_train_per_class: int = CALIBRATED[
+                         'num_train_per_class'],
                      num_test_per_class: int = 10,
                      size: Tuple[int, int] = (112, 112), num_frames: int = 48,
                      codec: str = 'h264', camera_motion: bool = False,
                      own_scene_prob: float = 0.85, workers: int = 1,
                      progress: bool = True, fps: int = 25,
-                     scene_contrast: float = 1.0) -> dict:
+                     scene_contrast: float = CALIBRATED['scene_contrast']
+                     ) -> dict:
     """Write the three splits, their annotation lists and meta.json.
 
     ``scene_contrast`` scales the texture of every scene around its mean
-    colour (1: the benchmark's scenes; 0: one flat colour per scene
-    instance, still telling the scene types apart by palette).
+    colour (default: the calibrated benchmark, :data:`CALIBRATED`; 1: the
+    full texture; 0: one flat colour per scene instance, still telling the
+    scene types apart by palette). The train size default is calibrated
+    too; the object size is :data:`OBJECT_SIZE_RANGE`.
 
     Returns the meta dict written to ``out_dir/meta.json``.
 

@@ -376,3 +376,18 @@ def test_kinetics_csv_without_split_column_uses_file_name(tmp_path):
     (tmp_path / 'clips.csv').write_text('youtube_id,time_start\nx,1\n')
     with pytest.raises(ann.AnnotationFormatError, match='header lacks'):
         ann.read_kinetics_csv(tmp_path / 'clips.csv')
+
+
+def test_video_file_index_resolves_paths_and_case(tmp_path):
+    (tmp_path / 'ApplyEyeMakeup').mkdir()
+    (tmp_path / 'ApplyEyeMakeup' / 'v_A_g01_c01.avi').write_bytes(b'x')
+    exact = ann.VideoFileIndex(tmp_path)
+    assert exact.resolve('ApplyEyeMakeup/v_A_g01_c01.avi') == \
+        'ApplyEyeMakeup/v_A_g01_c01.avi'
+    assert exact.resolve('applyeyemakeup/V_A_G01_C01.avi') is None
+    loose = ann.VideoFileIndex(tmp_path, case_insensitive=True)
+    assert loose.resolve('applyeyemakeup/V_A_G01_C01.avi') == \
+        'ApplyEyeMakeup/v_A_g01_c01.avi'
+    assert loose.resolve('applyeyemakeup/other.avi') is None
+    with pytest.raises(FileNotFoundError, match='absent'):
+        ann.VideoFileIndex(tmp_path / 'absent')

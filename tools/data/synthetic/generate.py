@@ -11,7 +11,13 @@ import sys
 import time
 from typing import List, Optional, Tuple
 
-from mmcmd.datasets.synthetic import CLASSES, CODECS, SCENES, generate_dataset
+from mmcmd.datasets.synthetic import (
+    CALIBRATED,
+    CLASSES,
+    CODECS,
+    SCENES,
+    generate_dataset,
+)
 
 
 def parse_size(text: str) -> Tuple[int, int]:
@@ -41,8 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--seed', type=int, default=0,
                         help='non-negative seed; the same seed gives the '
                         'same annotations, meta.json and decoded frames')
-    parser.add_argument('--num-train-per-class', type=int, default=24,
-                        metavar='N', help='train videos per class')
+    parser.add_argument('--num-train-per-class', type=int,
+                        default=CALIBRATED['num_train_per_class'],
+                        metavar='N', help='train videos per class (the '
+                        'calibrated benchmark)')
     parser.add_argument('--num-test-per-class', type=int, default=10,
                         metavar='N', help='videos per class in each of '
                         'test_same and test_swapped')
@@ -58,10 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--own-scene-prob', type=float, default=0.85,
                         help='share of train / test_same videos shown in '
                         "their class's own scene")
-    parser.add_argument('--scene-contrast', type=float, default=1.0,
-                        help='texture contrast of the scenes: 1 = the '
-                        'benchmark, 0 = flat colours (scene types still '
-                        'differ by palette)')
+    parser.add_argument('--scene-contrast', type=float,
+                        default=CALIBRATED['scene_contrast'],
+                        help='texture contrast of the scenes (default: the '
+                        'calibrated benchmark): 1 = full texture, 0 = flat '
+                        'colours (scene types still differ by palette)')
     parser.add_argument('--camera-motion', action='store_true',
                         help='pan the background slowly (0.5-1 px/frame, '
                         'random direction) in every video')
