@@ -1,9 +1,11 @@
 """Evaluate a checkpoint with the test settings of a config.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--dump OUT.pkl]
-        [--show-dir DIR] [--cfg-options KEY=VALUE ...]
+        [--show-dir DIR] [--smoke [N]] [--cfg-options KEY=VALUE ...]
 
-The flags are those of mmaction2's tools/test.py; tools/dist_test.sh and
+The flags are those of mmaction2's tools/test.py plus ``--smoke`` (the first
+N videos of the test lists, no worker processes, a log line per
+iteration); tools/dist_test.sh and
 tools/slurm_test.sh run this script with --launcher. Exit status 2: the
 checkpoint was refused as unsafe; 3: a dataloader worker process died.
 """
@@ -18,6 +20,9 @@ from mmengine.config import Config, DictAction
 
 import mmcmd
 from mmcmd.utils import UnsafeCheckpointError
+
+#: videos per annotation list of a smoke run (``--smoke`` without N).
+SMOKE_SAMPLES = 8
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -40,8 +45,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         '(default: ./work_dirs/<config name>)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, key=value pairs, e.g. '
-        'test_dataloader.batch_size=4; lists as key="[a,b]"; no white space')
+        help='override config settings as key=value pairs without white '
+        'space, e.g. test_dataloader.batch_size=4; a list as key="[a,b]"')
+    parser.add_argument(
+        '--smoke', nargs='?', type=int, const=SMOKE_SAMPLES, metavar='N',
+        help='smoke run: the first N videos of each test list (default '
+        f'{SMOKE_SAMPLES}; a retrieval config: N queries and N gallery '
+        'videos), no worker processes, a log line per iteration')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none', help='job launcher (pytorch for torchrun / '
@@ -49,6 +59,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.smoke is not None and args.smoke < 1:
+        parser.error(f'--smoke N needs N >= 1, got {args.smoke}')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -81,18 +93,68 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.test_evaluator = (evaluator + [dump] if isinstance(
             evaluator, (list, tuple)) else [evaluator, dump])
     cfg.load_from = args.checkpoint
+    if args.smoke is not None:
+        apply_smoke(cfg, args.smoke)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     return cfg
 
 
+def limit_dataset(dataset: dict, num: int) -> None:
+    """Keep the first ``num`` samples of a dataset config (its first ``num``
+    annotation lines), through retrieval and mmengine dataset wrappers."""
+    if 'gallery' in dataset and 'query' in dataset:  # VideoRetrievalDataset
+        limit_dataset(dataset['gallery'], num)
+        limit_dataset(dataset['query'], num)
+    elif isinstance(dataset.get('datasets', None), (list, tuple)):
+        for part in dataset['datasets']:
+            limit_dataset(part, num)
+    elif isinstance(dataset.get('dataset', None), dict):  # e.g. RepeatDataset
+        limit_dataset(dataset['dataset'], num)
+    else:
+        dataset['indices'] = num
+
+
+def apply_smoke(cfg: Config, num: int) -> Config:
+    """Shrink the test run: the first ``num`` videos of the test set, no
+    worker processes, a log line per iteration (``--cfg-options`` are
+    applied after it)."""
+    loader = cfg.test_dataloader
+    loader.num_workers = 0
+    loader.persistent_workers = False
+    limit_dataset(loader.dataset, num)
+    hooks = cfg.get('default_hooks', {})
+    if 'logger' in hooks:
+        hooks.logger.interval = 1
+    return cfg
+
+
+def fix_worker_settings(cfg: Config) -> Config:
+    """``persistent_workers`` only where there are workers to keep (torch's
+    DataLoader refuses ``persistent_workers=True`` with no workers)."""
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name, None)
+        if loader and not loader.get('num_workers', 0):
+            loader.persistent_workers = False
+    return cfg
+
+
 def adapt_to_device(cfg: Config) -> Config:
-    """Drop GPU-only settings when no GPU is present (SyncBN needs CUDA)."""
+    """Drop GPU-only settings when no GPU is present (SyncBN needs CUDA),
+    and record the distributed backend that will be used (gloo without CUDA,
+    ``MMCMD_DIST_BACKEND`` when set), so the logged config says it."""
     import torch
-    if not torch.cuda.is_available() and cfg.get('sync_bn', None):
+    cuda = torch.cuda.is_available()
+    if not cuda and cfg.get('sync_bn', None):
         print('mmcmd: no GPU found, using per-process BatchNorm instead of '
               'SyncBN', file=sys.stderr)
         cfg.sync_bn = None
+    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
+    backend = os.environ.get('MMCMD_DIST_BACKEND',
+                             dist_cfg.get('backend', 'nccl'))
+    if not cuda and backend == 'nccl':
+        backend = 'gloo'
+    cfg.merge_from_dict(dict(env_cfg=dict(dist_cfg=dict(backend=backend))))
     return cfg
 
 
@@ -112,7 +174,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         raise SystemExit(f'error: config file not found: {args.config}')
     # The compat fixes must precede Config.fromfile (mmaction:: bases).
     mmcmd.register_all_modules(init_default_scope=False)
-    cfg = adapt_to_device(merge_args(Config.fromfile(args.config), args))
+    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = adapt_to_device(fix_worker_settings(cfg))
     build_runner(cfg).test()
 
 

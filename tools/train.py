@@ -1,11 +1,14 @@
 """Train a model from a config: CMD pretraining, finetuning, linear probe.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--auto-scale-lr] [--seed N] [--cfg-options KEY=VALUE ...]
+        [--auto-scale-lr] [--seed N] [--smoke [N]] [--cfg-options KEY=VALUE ...]
 
-The flags are those of mmaction2's tools/train.py; tools/dist_train.sh and
-tools/slurm_train.sh run this script with --launcher. Exit status 2: a
-checkpoint was refused as unsafe; 3: a dataloader worker process died.
+The flags are those of mmaction2's tools/train.py plus ``--smoke``, a short
+run of any config that checks data, model and loop end to end (see
+docs/workflows.md); tools/dist_train.sh and tools/slurm_train.sh run this
+script with --launcher. Exit status 1: the training set is smaller than one
+batch (and other configuration errors, one line each); 2: a checkpoint was
+refused as unsafe; 3: a dataloader worker process died.
 """
 from __future__ import annotations
 
@@ -18,6 +21,10 @@ from mmengine.config import Config, DictAction
 
 import mmcmd
 from mmcmd.utils import UnsafeCheckpointError
+
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+#: videos per annotation list of a smoke run (``--smoke`` without N).
+SMOKE_SAMPLES = 8
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -47,9 +54,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'checkpoints (default: ./work_dirs/<config name>)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, key=value pairs, e.g. '
-        'model.backbone.init_cfg.checkpoint=work_dirs/x/epoch_120.pth; '
-        'lists as key="[a,b]"; no white space')
+        help='override config settings as key=value pairs without white '
+        'space, e.g. train_dataloader.batch_size=4 or pretrained=CKPT; a '
+        'list as key="[a,b]"')
+    parser.add_argument(
+        '--smoke', nargs='?', type=int, const=SMOKE_SAMPLES, metavar='N',
+        help='smoke run: the first N videos of each annotation list (default '
+        f'{SMOKE_SAMPLES}), batch at most N, 1 epoch, no worker processes, a '
+        'log line per iteration, one checkpoint; work dir '
+        './work_dirs/<config name>_smoke unless --work-dir is given')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none', help='job launcher (pytorch for torchrun / '
@@ -57,6 +70,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.smoke is not None and args.smoke < 1:
+        parser.error(f'--smoke N needs N >= 1, got {args.smoke}')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -67,9 +82,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
+    elif cfg.get('work_dir', None) is None or args.smoke is not None:
         name = os.path.splitext(os.path.basename(args.config))[0]
-        cfg.work_dir = os.path.join('./work_dirs', name)
+        suffix = '_smoke' if args.smoke is not None else ''
+        cfg.work_dir = os.path.join('./work_dirs', name + suffix)
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if args.amp:
@@ -91,19 +107,112 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
                               deterministic=args.deterministic)
     elif args.seed is not None:
         cfg.randomness.seed = args.seed
+    if args.smoke is not None:
+        apply_smoke(cfg, args.smoke)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     return cfg
 
 
+def limit_dataset(dataset: dict, num: int) -> None:
+    """Keep the first ``num`` samples of a dataset config (its first ``num``
+    annotation lines), through retrieval and mmengine dataset wrappers."""
+    if 'gallery' in dataset and 'query' in dataset:  # VideoRetrievalDataset
+        limit_dataset(dataset['gallery'], num)
+        limit_dataset(dataset['query'], num)
+    elif isinstance(dataset.get('datasets', None), (list, tuple)):
+        for part in dataset['datasets']:
+            limit_dataset(part, num)
+    elif isinstance(dataset.get('dataset', None), dict):  # e.g. RepeatDataset
+        limit_dataset(dataset['dataset'], num)
+    else:
+        dataset['indices'] = num
+
+
+def apply_smoke(cfg: Config, num: int) -> Config:
+    """Shrink a config to a smoke run, consistently: the first ``num`` videos
+    of every dataset, a training batch of at most ``num`` (so one iteration
+    when ``num`` <= the batch), one epoch (or ``num`` iterations of an
+    iteration-based loop), validation after it, no worker processes, a log
+    line per iteration and one checkpoint at the end. ``--cfg-options`` are
+    applied after it, so any of these can still be overridden."""
+    for name in LOADERS:
+        loader = cfg.get(name, None)
+        if not loader:
+            continue
+        loader.num_workers = 0
+        loader.persistent_workers = False
+        if name == 'train_dataloader':
+            loader.batch_size = min(int(loader.batch_size), num)
+        limit_dataset(loader.dataset, num)
+    train_cfg = cfg.get('train_cfg', None)
+    if train_cfg:
+        if 'max_iters' in train_cfg:
+            train_cfg.max_iters = num
+        else:
+            train_cfg.max_epochs = 1
+        if 'val_interval' in train_cfg:
+            train_cfg.val_interval = 1
+    hooks = cfg.get('default_hooks', {})
+    if 'logger' in hooks:
+        hooks.logger.interval = 1
+    if 'checkpoint' in hooks:
+        hooks.checkpoint.interval = 1
+        hooks.checkpoint.max_keep_ckpts = 1
+    log_processor = cfg.get('log_processor', None)
+    if log_processor:
+        log_processor.window_size = 1
+    return cfg
+
+
+def fix_worker_settings(cfg: Config) -> Config:
+    """``persistent_workers`` only where there are workers to keep: a
+    shipped config's ``persistent_workers=True`` with ``num_workers=0``
+    (e.g. from --cfg-options) makes torch's DataLoader refuse to start."""
+    for name in LOADERS:
+        loader = cfg.get(name, None)
+        if loader and not loader.get('num_workers', 0):
+            loader.persistent_workers = False
+    return cfg
+
+
 def adapt_to_device(cfg: Config) -> Config:
-    """Drop GPU-only settings when no GPU is present (SyncBN needs CUDA)."""
+    """Drop GPU-only settings when no GPU is present (SyncBN needs CUDA),
+    and record the distributed backend that will be used (gloo without CUDA,
+    ``MMCMD_DIST_BACKEND`` when set), so the logged config says it."""
     import torch
-    if not torch.cuda.is_available() and cfg.get('sync_bn', None):
+    cuda = torch.cuda.is_available()
+    if not cuda and cfg.get('sync_bn', None):
         print('mmcmd: no GPU found, training with per-process BatchNorm '
               'instead of SyncBN', file=sys.stderr)
         cfg.sync_bn = None
+    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
+    backend = os.environ.get('MMCMD_DIST_BACKEND',
+                             dist_cfg.get('backend', 'nccl'))
+    if not cuda and backend == 'nccl':
+        backend = 'gloo'
+    cfg.merge_from_dict(dict(env_cfg=dict(dist_cfg=dict(backend=backend))))
     return cfg
+
+
+def check_train_size(runner) -> None:
+    """Stop with one line when the training set yields no full batch.
+
+    mmengine would fail later with ``epoch_length must be a positive
+    integer, but got 0``; this names the list, its size and the batch.
+    """
+    loader = runner.train_loop.dataloader
+    if len(loader) > 0:
+        return
+    dataset = loader.dataset
+    ann_file = getattr(dataset, 'ann_file', None) or type(dataset).__name__
+    world = runner.world_size
+    per = f' per process x {world} processes' if world > 1 else ''
+    raise SystemExit(
+        f'error: the training set {ann_file} has {len(dataset)} videos, '
+        f'fewer than one batch of {loader.batch_size}{per} '
+        f'(drop_last={loader.drop_last}): add videos to the list, or lower '
+        'the batch with --cfg-options train_dataloader.batch_size=N')
 
 
 def build_runner(cfg: Config):
@@ -122,8 +231,11 @@ def main(argv: Optional[List[str]] = None) -> None:
         raise SystemExit(f'error: config file not found: {args.config}')
     # The compat fixes must precede Config.fromfile (mmaction:: bases).
     mmcmd.register_all_modules(init_default_scope=False)
-    cfg = adapt_to_device(merge_args(Config.fromfile(args.config), args))
-    build_runner(cfg).train()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = adapt_to_device(fix_worker_settings(cfg))
+    runner = build_runner(cfg)
+    check_train_size(runner)
+    runner.train()
 
 
 def run(argv: Optional[List[str]] = None) -> int:

@@ -28,5 +28,7 @@ model = dict(
         out_indices=(2, 3),
         zero_init_residual=False))
 
-# a checkpoint every 5 epochs (the 3 newest kept)
-default_hooks = dict(checkpoint=dict(interval=5))
+# a checkpoint every 5 epochs, only the newest kept (with the optimizer
+# state that --resume needs; docs/workflows.md, "Checkpoints")
+default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=1,
+                                     save_last=True))

@@ -6,5 +6,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-# a checkpoint every 5 epochs (the 3 newest kept)
-default_hooks = dict(checkpoint=dict(interval=5))
+# a checkpoint every 5 epochs, only the newest kept (with the optimizer
+# state that --resume needs; docs/workflows.md, "Checkpoints")
+default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=1,
+                                     save_last=True))

@@ -391,3 +391,56 @@ def test_video_file_index_resolves_paths_and_case(tmp_path):
     assert loose.resolve('applyeyemakeup/other.avi') is None
     with pytest.raises(FileNotFoundError, match='absent'):
         ann.VideoFileIndex(tmp_path / 'absent')
+
+
+# ------------------------------------------- splits present, own videos ---
+def test_ucf101_only_split_one_suggests_it(ucf, capsys):
+    for n in (2, 3):
+        (ucf['splits'] / f'trainlist0{n}.txt').unlink()
+        (ucf['splits'] / f'testlist0{n}.txt').unlink()
+    tool = load_tool('ucf101')
+    args = ['--splits-dir', str(ucf['splits']), '--root', str(ucf['root']),
+            '--out', str(ucf['out'])]
+    assert tool.main(args) == 2  # default --split all
+    err = capsys.readouterr().err
+    assert f"{ucf['splits'] / 'trainlist02.txt'}: UCF101 split list not " \
+        'found' in err
+    assert 'only split 1 is present: pass --split 1' in err
+    assert not ucf['out'].exists()
+    assert tool.main(args + ['--split', '1']) == 0
+
+
+def test_hmdb51_missing_split_three_names_the_present_ones(hmdb, capsys):
+    tool = load_tool('hmdb51')
+    args = ['--splits-dir', str(hmdb['splits']), '--root', str(hmdb['root']),
+            '--out', str(hmdb['out'])]
+    assert tool.main(args) == 2
+    assert 'only splits 1, 2 are present: pass --split 1' in \
+        capsys.readouterr().err
+    assert tool.main(args + ['--split', '3']) == 2  # asked for: no hint
+    assert 'present' not in capsys.readouterr().err
+
+
+def test_build_video_list_of_a_folder(tmp_path, capsys):
+    tool = load_script('tools/data/build_video_list.py')
+    root = tmp_path / 'videos'
+    for rel in ('b/2.mp4', 'a/1.MKV', 'a/.hidden.mp4', 'a/notes.txt',
+                '.cache/x.mp4'):
+        touch(root, rel)
+    out = tmp_path / 'lists' / 'train.txt'
+    assert tool.main([str(root), '--out', str(out)]) == 0
+    assert lines(out) == ['a/1.MKV 0', 'b/2.mp4 0']
+    assert tool.main([str(root), '--out', str(out), '--labels', 'folder',
+                      '--ext', 'mp4']) == 0
+    assert lines(out) == ['b/2.mp4 0']
+    assert lines(tmp_path / 'lists' / 'train_classes.txt') == ['b']
+    touch(root, 'loose.mp4')
+    assert tool.main([str(root), '--out', str(out), '--labels',
+                      'folder']) == 2
+    assert "lie directly in the root, e.g. 'loose.mp4'" in \
+        capsys.readouterr().err
+    touch(root, 'with space/3.mp4')
+    assert tool.main([str(root), '--out', str(out)]) == 2
+    assert "'with space/3.mp4' contains ' '" in capsys.readouterr().err
+    assert tool.main([str(tmp_path / 'lists'), '--out', str(out)]) == 2
+    assert 'no video files' in capsys.readouterr().err

@@ -1,12 +1,15 @@
 """Check that videos open, decode and carry motion vectors, in parallel.
 
 Examples:
-    python tools/analysis/check_videos.py data/ucf101/videos \
+    python tools/analysis/check_videos.py data/ucf101/videos \\
         --json report.json
-    python tools/analysis/check_videos.py \
-        data/ucf101/ucf101_train_split_1_videos.txt \
-        --data-prefix data/ucf101/videos --write-clean train_clean.txt \
+    python tools/analysis/check_videos.py \\
+        data/ucf101/ucf101_train_split_1_videos.txt \\
+        --data-prefix data/ucf101/videos --write-clean train_clean.txt \\
         --workers 8
+
+Exit status: 0 (also with bad videos, unless --strict), 1 with --strict
+when a video is bad, 2 when the inputs hold no video.
 """
 from __future__ import annotations
 
@@ -22,7 +25,8 @@ from mmcmd.utils.video_check import check_video, expand_inputs
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('inputs', nargs='+', help='video files, folders, '
                         'annotation files ("path label" lines) or text '
                         'files listing paths')

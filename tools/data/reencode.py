@@ -24,6 +24,7 @@ from functools import partial
 from multiprocessing import Pool
 from typing import List, Optional, Tuple
 
+from mmcmd.codec import CodecError, CompressedVideo
 from mmcmd.codec.encode import reencode
 from mmcmd.utils.video_check import expand_inputs
 
@@ -54,7 +55,8 @@ def parse_shard(text: str) -> Tuple[int, int]:
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('input', help='folder of videos, or a list / '
                         'annotation file ("path [label]" lines)')
     parser.add_argument('out_dir', help='output folder (created)')
@@ -111,8 +113,14 @@ def run_one(job: Tuple[str, str], args: argparse.Namespace
         return source, 'skipped', ''
     os.makedirs(osp.dirname(target) or '.', exist_ok=True)
     try:
+        # opened by the reader first, so an unreadable input gets the same
+        # message as in every other tool (the path is printed once, by main)
+        with CompressedVideo(source):
+            pass
         frames = reencode(source, target, args.codec, args.gop, args.size,
                           args.short_side, args.quality, args.preset)
+    except CodecError as error:
+        return source, 'failed', f'{type(error).__name__}: {error.reason}'
     except Exception as error:  # report and go on with the next video
         return source, 'failed', f'{type(error).__name__}: {error}'
     return source, 'written', f'{frames} frames'

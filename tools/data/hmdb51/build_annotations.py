@@ -44,6 +44,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def split_hint(err: OSError, found: Sequence[int]) -> str:
+    """The error of a missing split file plus the splits that are there."""
+    names = ', '.join(map(str, found))
+    which = (f'split {names} is' if len(found) == 1 else
+             f'splits {names} are')
+    again = '' if len(found) == 1 else ' (and so on, once per split)'
+    return (f'{err}; --split all needs splits 1, 2 and 3, only {which} '
+            f'present: pass --split {found[0]}{again}')
+
+
+def present_splits(splits_dir: Path, classes: Sequence[str]) -> list[int]:
+    """Splits N with a <class>_test_splitN.txt file for every class."""
+    return [n for n in (1, 2, 3)
+            if all((splits_dir / f'{c}_test_split{n}.txt').is_file()
+                   for c in classes)]
+
+
+
 def body(argv: Sequence[str] | None) -> int:
     """Build (or check) the lists; exit status."""
     args = parse_args(argv)
@@ -51,7 +69,13 @@ def body(argv: Sequence[str] | None) -> int:
     splits = [1, 2, 3] if args.split == 'all' else [int(args.split)]
     lists = {}
     for n in splits:
-        train, test = ann.read_hmdb51_split(args.splits_dir, classes, n)
+        try:
+            train, test = ann.read_hmdb51_split(args.splits_dir, classes, n)
+        except FileNotFoundError as err:
+            found = present_splits(args.splits_dir, classes)
+            if args.split != 'all' or not found:
+                raise
+            raise FileNotFoundError(split_hint(err, found)) from None
         lists[f'hmdb51_train_split_{n}_videos.txt'] = \
             ann.with_extension(train, args.ext)
         lists[f'hmdb51_val_split_{n}_videos.txt'] = \

@@ -44,18 +44,42 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def split_hint(err: OSError, found: Sequence[int]) -> str:
+    """The error of a missing split file plus the splits that are there."""
+    names = ', '.join(map(str, found))
+    which = (f'split {names} is' if len(found) == 1 else
+             f'splits {names} are')
+    again = '' if len(found) == 1 else ' (and so on, once per split)'
+    return (f'{err}; --split all needs splits 1, 2 and 3, only {which} '
+            f'present: pass --split {found[0]}{again}')
+
+
+def present_splits(splits_dir: Path) -> list[int]:
+    """Splits N whose trainlist0N.txt and testlist0N.txt both exist."""
+    return [n for n in (1, 2, 3)
+            if (splits_dir / f'trainlist0{n}.txt').is_file()
+            and (splits_dir / f'testlist0{n}.txt').is_file()]
+
+
 def body(argv: Sequence[str] | None) -> int:
     """Build (or check) the lists; exit status."""
     args = parse_args(argv)
     classes = ann.read_ucf101_classes(args.splits_dir / 'classInd.txt')
     splits = [1, 2, 3] if args.split == 'all' else [int(args.split)]
     lists = {}
-    for n in splits:
-        for side, official in (('train', 'trainlist'), ('val', 'testlist')):
-            entries = ann.read_ucf101_list(
-                args.splits_dir / f'{official}0{n}.txt', classes)
-            lists[f'ucf101_{side}_split_{n}_videos.txt'] = \
-                ann.with_extension(entries, args.ext)
+    try:
+        for n in splits:
+            for side, official in (('train', 'trainlist'),
+                                   ('val', 'testlist')):
+                entries = ann.read_ucf101_list(
+                    args.splits_dir / f'{official}0{n}.txt', classes)
+                lists[f'ucf101_{side}_split_{n}_videos.txt'] = \
+                    ann.with_extension(entries, args.ext)
+    except FileNotFoundError as err:
+        found = present_splits(args.splits_dir)
+        if args.split != 'all' or not found:
+            raise
+        raise FileNotFoundError(split_hint(err, found)) from None
     return ann.emit(lists, classes, classes_name='ucf101_classes.txt',
                     root=args.root, out=args.out, case_insensitive=True,
                     skip_missing=args.skip_missing, check=args.check)

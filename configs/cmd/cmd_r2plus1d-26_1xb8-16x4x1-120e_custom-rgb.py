@@ -1,0 +1,27 @@
+# CMD pretraining of r2plus1d-26 on a folder of your own unlabelled videos
+# (1 GPU x 8 clips). Build the list with
+#   python tools/data/build_video_list.py data/custom/videos \
+#       --out data/custom/train_list.txt
+# (docs/datasets.md, "Your own videos"); labels are not used.
+_base_ = [
+    '../_base_/models/cmd_r2plus1d-26.py',
+    '../_base_/datasets/cmd_pretrain_ucf101.py',
+    '../_base_/schedules/cmd_sgd_120e.py',
+    '../_base_/default_runtime.py',
+]
+
+data_root = 'data/custom/videos'
+ann_file_train = 'data/custom/train_list.txt'
+train_dataloader = dict(dataset=dict(ann_file=ann_file_train,
+                                     data_prefix=dict(video=data_root)))
+
+# lr 5e-4 per sample of the total batch: 1 GPU x 8 clips. With more GPUs,
+# `--auto-scale-lr` keeps it per sample.
+base_batch_size = 8
+optim_wrapper = dict(optimizer=dict(lr=5e-4 * base_batch_size))
+auto_scale_lr = dict(enable=False, base_batch_size=base_batch_size)
+
+# a checkpoint every 5 epochs: the newest kept (with its optimizer state, so
+# --resume continues a stopped run) plus last_checkpoint pointing at it
+default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=1,
+                                     save_last=True))
