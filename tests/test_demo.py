@@ -19,15 +19,23 @@ demo = load_tool('tools/demo.py')
 
 
 # ---------------------------------------------------------------- the demo
+METHODS = ('cmd', 'rgb_contrast', 'random', 'supervised_biased',
+           'supervised_unbiased')
+
+
+def demo_command(work, *extra):
+    return [sys.executable, str(REPO_ROOT / 'tools' / 'demo.py'), '--quick',
+            '--seed', '3', '--work-dir', str(work), '--num-train-per-class',
+            '3', *extra]
+
+
 @pytest.fixture(scope='module')
 def quick_demo(tmp_path_factory):
-    """Run ``tools/demo.py --quick`` once: 50 tiny videos, 2 iterations
-    (3 train videos per class instead of the quick run's 2)."""
+    """Run ``tools/demo.py --quick`` once with the five default methods:
+    tiny videos, one epoch of 3 iterations per trained method (3 train
+    videos per class instead of the quick run's 2)."""
     work = tmp_path_factory.mktemp('demo') / 'out'
-    result = run_tool([sys.executable, str(REPO_ROOT / 'tools' / 'demo.py'),
-                       '--quick', '--seed', '3', '--work-dir', str(work),
-                       '--num-train-per-class', '3'],
-                      REPO_ROOT, timeout=600)
+    result = run_tool(demo_command(work), REPO_ROOT, timeout=600)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     return work, result.stdout
 
@@ -35,9 +43,8 @@ def quick_demo(tmp_path_factory):
 def test_quick_demo_writes_the_summary(quick_demo):
     work, stdout = quick_demo
     summary = json.loads((work / 'summary.json').read_text())
-    assert set(summary['methods']) == {'cmd', 'rgb_contrast', 'random'}
+    assert list(summary['methods']) == list(METHODS)
     for name, result in summary['methods'].items():
-        assert set(result) == {'same', 'swapped'}
         for split in ('same', 'swapped'):
             assert set(result[split]) == {'R@1', 'R@5', 'linear'}
             for value in result[split].values():
@@ -46,95 +53,206 @@ def test_quick_demo_writes_the_summary(quick_demo):
             assert result[split]['R@1'] * 10 == pytest.approx(
                 round(result[split]['R@1'] * 10))
             assert result[split]['R@1'] <= result[split]['R@5']
+        assert 0.0 <= result['unbiased_probe'] <= 1.0
+        assert ('classifier' in result) == name.startswith('supervised')
+        assert ('training' in result) == (name != 'random')
         assert summary['gaps'][name]['R@1'] == pytest.approx(
             result['same']['R@1'] - result['swapped']['R@1'])
+    assert summary['methods']['cmd']['training']['iterations'] == 3
     assert summary['seed'] == 3 and summary['quick'] is True
     assert summary['num_train_per_class'] == 3
+    verdicts = summary['verdicts']
+    assert set(verdicts['self_supervised']) == {'cmd', 'rgb_contrast'}
+    cmd = verdicts['self_supervised']['cmd']
+    swapped = {n: summary['methods'][n]['swapped']['R@1'] for n in METHODS}
+    assert cmd['beats_random_R@1'] == (swapped['cmd'] > swapped['random'])
+    assert cmd['beats_rgb_contrast_R@1'] == (
+        swapped['cmd'] > swapped['rgb_contrast'])
+    assert verdicts['self_supervised']['rgb_contrast'][
+        'beats_rgb_contrast_R@1'] is None
+    assert verdicts['ceiling']['value'] == summary['methods'][
+        'supervised_unbiased']['classifier']['swapped']
     train = (work / 'data' / 'train.txt').read_text().splitlines()
-    assert len(train) == 30  # the gallery of the retrieval runs
-    png = (work / 'summary.png').read_bytes()
-    assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 5000
+    assert len(train) == 30  # the gallery
+    for name in ('summary.png', 'embedding_maps.png'):
+        png = (work / name).read_bytes()
+        assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 5000
     markdown = (work / 'summary.md').read_text()
-    assert '| CMD |' in markdown and '| random init |' in markdown
-    assert 'gap R@1' in stdout and 'RGB contrast' in stdout
-    assert '[5/5]' in stdout  # progress lines of every stage
+    assert '| CMD |' in markdown and '| supervised unbiased |' in markdown
+    assert 'unbiased probe' in stdout and 'ceiling (supervised' in stdout
+    assert '[4/4]' in stdout  # progress lines of every stage
 
 
 def test_quick_demo_numbers_come_from_the_dumped_embeddings(quick_demo):
-    """R@k of the metric (logged by tools/test.py) and the linear probe
-    recomputed from the per-video embeddings of the same run."""
+    """R@k, the linear probes, the unbiased probe and the classifiers
+    recomputed from the per-video embeddings of each method's run."""
     work, _ = quick_demo
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny L-BFGS problems: threads only wait
+    try:
+        check_dumped_numbers(work)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def check_dumped_numbers(work):
     summary = json.loads((work / 'summary.json').read_text())
-    for name in ('cmd', 'rgb_contrast', 'random'):
-        for split in ('same', 'swapped'):
-            emb = demo.load_dumped_embeddings(
-                str(work / name / f'{split}.pkl'))
-            assert emb['gallery'].shape == (30, 128)  # 3 train per class
-            assert emb['query'].shape == (10, 128)
-            recall = recall_at_k(emb['query'], emb['query_labels'],
-                                 emb['gallery'], emb['gallery_labels'],
-                                 (1, 5))
-            got = summary['methods'][name][split]
-            assert got['R@1'] == pytest.approx(recall['R@1'])
-            assert got['R@5'] == pytest.approx(recall['R@5'])
-            assert got['linear'] == pytest.approx(demo.linear_probe_accuracy(
-                emb['gallery'], emb['gallery_labels'], emb['query'],
-                emb['query_labels']))
-    # The pretrained backbones moved away from the random init.
-    embeddings = {name: demo.load_dumped_embeddings(
-        str(work / name / 'same.pkl'))['gallery']
-        for name in ('cmd', 'rgb_contrast', 'random')}
-    assert not np.allclose(embeddings['cmd'], embeddings['random'])
-    assert not np.allclose(embeddings['rgb_contrast'], embeddings['random'])
+    counts = {'test_same': 10, 'test_swapped': 10, 'probe_train': 30,
+              'probe_test': 10}  # 3 unbiased train videos per class
+    queries = (work / 'queries.txt').read_text().splitlines()
+    assert len(queries) == 60
+    assert queries[0].startswith('data/videos/test_same/')
+    assert queries[-1].startswith('data_unbiased/videos/test_swapped/')
+    embeddings = {}
+    for name in METHODS:
+        emb = demo.load_dumped_embeddings(str(work / name /
+                                              'embeddings.pkl'))
+        embeddings[name] = emb['gallery']
+        assert emb['gallery'].shape == (30, 128)  # 3 train per class
+        sets = demo.split_queries(emb, counts)
+        got = summary['methods'][name]
+        for split, stem in (('same', 'test_same'),
+                            ('swapped', 'test_swapped')):
+            query, labels = sets[stem]
+            assert labels.tolist() == np.repeat(np.arange(10), 1).tolist()
+            recall = recall_at_k(query, labels, emb['gallery'],
+                                 emb['gallery_labels'], (1, 5))
+            assert got[split]['R@1'] == pytest.approx(recall['R@1'])
+            assert got[split]['R@5'] == pytest.approx(recall['R@5'])
+            assert got[split]['linear'] == pytest.approx(
+                demo.linear_probe_accuracy(emb['gallery'],
+                                           emb['gallery_labels'], query,
+                                           labels))
+        assert got['unbiased_probe'] == pytest.approx(
+            demo.linear_probe_accuracy(*sets['probe_train'],
+                                       *sets['probe_test']))
+        if name.startswith('supervised'):
+            checkpoint = summary['checkpoints'][name]
+            state = torch.load(checkpoint, weights_only=True)['state_dict']
+            weight = state['cls_head.fc_cls.weight'].double().numpy()
+            bias = state['cls_head.fc_cls.bias'].double().numpy()
+            query, labels = sets['test_swapped']
+            hits = [int(np.argmax(weight @ q + bias) == y)
+                    for q, y in zip(query, labels)]
+            assert got['classifier']['swapped'] == pytest.approx(
+                np.mean(hits))
+    # Trained encoders moved away from the random init; the two supervised
+    # ones saw different data.
+    for name in ('cmd', 'rgb_contrast', 'supervised_biased'):
+        assert not np.allclose(embeddings[name], embeddings['random'])
+    assert not np.allclose(embeddings['supervised_biased'],
+                           embeddings['supervised_unbiased'])
+    # The unbiased set: own scene 1 in 10, another data seed.
+    meta = json.loads((work / 'data_unbiased' / 'meta.json').read_text())
+    assert meta['own_scene_prob'] == 0.1 and meta['seed'] == 1003
 
 
 def test_resumed_demo_keeps_finished_steps(quick_demo, tmp_path):
-    """``--resume`` in a copy of a finished demo whose CMD evaluation on
-    test_same was lost: the pretrainings resume from their last checkpoint
-    without training again, the lost evaluation runs again, the others are
-    kept, and the summary comes out the same."""
+    """``--resume`` in a copy of a finished demo whose CMD embeddings were
+    lost: every training is kept, the lost embedding runs again, the others
+    are kept, and the summary comes out the same."""
     import shutil
     work = tmp_path / 'out'
     shutil.copytree(quick_demo[0], work)
     before = json.loads((work / 'summary.json').read_text())
-    (work / 'cmd' / 'same.pkl').unlink()
-    kept = work / 'rgb_contrast' / 'swapped.pkl'
+    (work / 'cmd' / 'embeddings.pkl').unlink()
+    kept = work / 'rgb_contrast' / 'embeddings.pkl'
     kept_mtime = kept.stat().st_mtime
-    train_log = work / 'logs' / 'train_cmd.log'
-    old_log = train_log.read_text()
-    result = run_tool([sys.executable, str(REPO_ROOT / 'tools' / 'demo.py'),
-                       '--quick', '--seed', '3', '--work-dir', str(work),
-                       '--num-train-per-class', '3', '--resume'],
+    result = run_tool(demo_command(work, '--resume', '--jobs', '1'),
                       REPO_ROOT, timeout=600)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    assert 'reusing the data set' in result.stdout
-    assert 'rgb_contrast/swapped: done before, kept' in result.stdout
-    assert 'random/swapped: done before, kept' in result.stdout
-    assert 'cmd/same: done before' not in result.stdout
-    assert (work / 'cmd' / 'same.pkl').is_file()
+    out = result.stdout
+    assert out.count('reusing') == 3  # both data sets and the random init
+    for name in ('cmd', 'rgb_contrast', 'supervised_biased',
+                 'supervised_unbiased'):
+        assert f'  {name}: trained before, kept' in out
+    for name in ('rgb_contrast', 'random', 'supervised_biased',
+                 'supervised_unbiased'):
+        assert f'{name}/embed: done before, kept' in out
+    assert 'cmd/embed: done in' in out
+    assert (work / 'cmd' / 'embeddings.pkl').is_file()
     assert kept.stat().st_mtime == kept_mtime
-    log = train_log.read_text()
-    assert log.startswith(old_log)  # the first run's log is kept
-    resumed = log[len(old_log):]
-    assert 'resumed from the latest checkpoint' in resumed.lower()
-    assert 'Epoch(train)' not in resumed  # nothing left to train
     after = json.loads((work / 'summary.json').read_text())
     assert after['methods'] == before['methods']
 
 
-def test_evaluation_done_needs_both_outputs_newer_than_checkpoint(tmp_path):
-    checkpoint, dump = tmp_path / 'epoch_1.pth', tmp_path / 'same.pkl'
-    metrics = tmp_path / 'eval' / '20260101_000000' / '20260101_000000.json'
+def test_schedule_rounds_iterations_to_epochs():
+    plan = demo.schedule(600, 1200, 16)  # 75 iterations per epoch
+    assert (plan['max_epochs'], plan['iterations']) == (8, 600)
+    assert plan['warmup_epochs'] == 1
+    warmup, cosine = plan['param_scheduler']
+    assert (warmup['begin'], warmup['end']) == (0, 1)
+    assert (cosine['begin'], cosine['end'], cosine['T_max']) == (1, 8, 7)
+    one = demo.schedule(1, 30, 8)
+    assert (one['max_epochs'], one['iterations']) == (1, 3)
+    assert [s['type'] for s in one['param_scheduler']] == [
+        'CosineAnnealingLR']
+    with pytest.raises(ValueError, match='fill one batch'):
+        demo.schedule(10, 10, 16)
+
+
+def test_methods_resolve_from_the_configs():
+    assert demo.resolve_methods(['cmd', 'random']) == ['cmd', 'random']
+    every = demo.resolve_methods(['all'])
+    assert set(demo.DEFAULT_METHODS) <= set(every)
+    assert set(demo.discover_methods()) <= set(every)
+    assert 'retrieval' not in every
+    with pytest.raises(SystemExit, match='unknown method'):
+        demo.resolve_methods(['nope'])
+    for name in demo.DEFAULT_METHODS:
+        if name != 'random':
+            assert os.path.isfile(demo.config_of(name))
+
+
+def test_settings_follow_the_calibration(monkeypatch):
+    monkeypatch.setattr(demo.synthetic, 'CALIBRATED', dict(
+        num_train_per_class=7, iterations=9, object_size=(0.3, 0.4),
+        scene_contrast=0.25), raising=False)
+    settings, source = demo.calibrated_settings()
+    assert settings['num_train_per_class'] == 7 and 'CALIBRATED' in source
+    kwargs = demo.generator_kwargs(settings)
+    assert kwargs['scene_contrast'] == 0.25
+    monkeypatch.delattr(demo.synthetic, 'CALIBRATED', raising=False)
+    settings, source = demo.calibrated_settings()
+    assert settings == demo.FALLBACK_SETTINGS and 'fallback' in source
+
+
+def test_probe_split_and_query_list(tmp_path):
+    data = tmp_path / 'data_unbiased'
+    data.mkdir()
+    (data / 'train.txt').write_text(''.join(
+        f'videos/train/c{c}/v{c}_{i}.mp4 {c}\n' for c in range(3)
+        for i in range(4)))
+    (data / 'test_swapped.txt').write_text('videos/test/x.mp4 2\n')
+    demo.write_probe_split(str(data), 2)
+    probe = (data / 'probe_train.txt').read_text().splitlines()
+    assert [line.split()[-1] for line in probe] == ['0', '0', '1', '1', '2',
+                                                   '2']
+    assert probe[1] == 'videos/train/c0/v0_1.mp4 0'
+    path = demo.write_query_list(str(tmp_path), [
+        (str(data), 'probe_train'), (str(data), 'test_swapped')])
+    lines = open(path).read().splitlines()
+    assert lines[0] == 'data_unbiased/videos/train/c0/v0_0.mp4 0'
+    assert lines[-1] == 'data_unbiased/videos/test/x.mp4 2'
+    emb = {'query': np.zeros((7, 2)), 'query_labels': np.arange(7)}
+    sets = demo.split_queries(emb, {'probe_train': 6, 'probe_test': 1})
+    assert sets['probe_test'][1].tolist() == [6]
+    with pytest.raises(ValueError, match='embed again'):
+        demo.split_queries(emb, {'probe_train': 6})
+
+
+def test_done_checks_need_outputs_newer_than_the_checkpoint(tmp_path):
+    checkpoint, dump = tmp_path / 'epoch_2.pth', tmp_path / 'emb.pkl'
+    assert demo.training_done(str(tmp_path), 2) is None
     checkpoint.write_bytes(b'x')
-    args = (str(tmp_path / 'eval'), str(dump), str(checkpoint))
-    assert not demo.evaluation_done(*args)
-    metrics.parent.mkdir(parents=True)
-    metrics.write_text('{"retrieval/R@1": 0.5}')
-    assert not demo.evaluation_done(*args)  # no embeddings
+    (tmp_path / 'last_checkpoint').write_text(str(checkpoint))
+    assert demo.training_done(str(tmp_path), 2) == str(checkpoint)
+    assert demo.training_done(str(tmp_path), 3) is None  # not finished
+    assert not demo.evaluation_done(str(dump), str(checkpoint))
     dump.write_bytes(b'x')
-    assert demo.evaluation_done(*args)
-    os.utime(checkpoint, (metrics.stat().st_mtime + 10,) * 2)
-    assert not demo.evaluation_done(*args)  # a newer checkpoint
+    assert demo.evaluation_done(str(dump), str(checkpoint))
+    os.utime(checkpoint, (dump.stat().st_mtime + 10,) * 2)
+    assert not demo.evaluation_done(str(dump), str(checkpoint))
 
 
 def test_random_init_checkpoint_is_seeded(tmp_path):
@@ -298,18 +416,101 @@ def test_dump_reader_refuses_code(tmp_path):
         demo.load_dumped_embeddings(str(path))
 
 
-def test_summary_files_and_range_check(tmp_path):
+def test_classifier_accuracy_applies_the_trained_head(tmp_path):
+    rng = np.random.default_rng(2)
+    weight, bias = rng.normal(size=(4, 6)), rng.normal(size=4)
+    path = tmp_path / 'epoch_1.pth'
+    torch.save({'state_dict': {
+        'cls_head.fc_cls.weight': torch.from_numpy(weight),
+        'cls_head.fc_cls.bias': torch.from_numpy(bias)}}, path)
+    features = rng.normal(size=(20, 6))
+    labels = np.argmax(features @ weight.T + bias, axis=1)
+    labels[:5] = (labels[:5] + 1) % 4  # 5 of 20 wrong
+    assert demo.classifier_accuracy(str(path), features,
+                                    labels) == pytest.approx(0.75)
+    torch.save({'state_dict': {}}, path)
+    with pytest.raises(KeyError, match='not a supervised'):
+        demo.classifier_accuracy(str(path), features, labels)
+
+
+def fake_methods():
     methods = {name: {split: {'R@1': 0.5, 'R@5': 0.75, 'linear': 0.6}
                       for split in ('same', 'swapped')}
-               for name in ('cmd', 'rgb_contrast', 'random')}
+               for name in METHODS}
+    for name, probe in zip(METHODS, (0.4, 0.3, 0.2, 0.1, 0.95)):
+        methods[name]['unbiased_probe'] = probe
     methods['cmd']['swapped']['R@1'] = 0.25
-    paths = demo.write_summary(str(tmp_path), methods, dict(seed=1))
+    methods['supervised_biased']['classifier'] = {'same': 0.9,
+                                                  'swapped': 0.35}
+    methods['supervised_biased']['same']['linear'] = 0.85
+    methods['supervised_biased']['swapped']['linear'] = 0.2
+    methods['supervised_unbiased']['classifier'] = {'same': 0.95,
+                                                    'swapped': 0.92}
+    return methods
+
+
+def test_verdicts_state_the_comparisons():
+    methods = fake_methods()
+    found = demo.verdicts(methods)
+    cmd = found['self_supervised']['cmd']
+    assert cmd['beats_random_R@1'] is False  # 25 vs 50
+    assert cmd['beats_random_unbiased_probe'] is True  # 40 vs 20
+    assert cmd['beats_rgb_contrast_unbiased_probe'] is True  # 40 vs 30
+    assert found['ceiling']['reached'] is True
+    # The classifier misses the trap (35 % swapped), the probe shows it.
+    assert found['trap']['shown'] is True
+    assert found['trap']['readout'] == 'linear'
+    text = '\n'.join(demo.verdict_lines(found))
+    assert 'shown by its linear' in text and 'reached' in text
+    methods['supervised_biased']['swapped']['linear'] = 0.5
+    methods['supervised_unbiased']['classifier']['swapped'] = 0.5
+    found = demo.verdicts(methods)
+    assert found['trap']['shown'] is False
+    assert found['ceiling']['reached'] is False
+    del methods['random'], methods['rgb_contrast']
+    assert demo.verdicts(methods)['self_supervised']['cmd'][
+        'beats_random_R@1'] is None
+
+
+def test_summary_files_and_range_check(tmp_path):
+    methods = fake_methods()
+    rng = np.random.default_rng(0)
+    xy = demo.project_2d(rng.normal(size=(40, 8)), seed=0)
+    assert xy.shape == (40, 2)
+    maps = {name: dict(xy=xy, labels=np.arange(40) % 10,
+                       scenes=(np.arange(40) // 4) % 10) for name in METHODS}
+    paths = demo.write_summary(str(tmp_path), methods, dict(seed=1), maps)
     summary = json.loads(open(paths['json']).read())
     assert summary['gaps']['cmd']['R@1'] == pytest.approx(0.25)
     assert summary['gaps']['random']['R@1'] == pytest.approx(0.0)
+    assert summary['verdicts']['trap']['readout'] == 'linear'
     table = demo.format_table(methods)
     assert '+25.0' in table.splitlines()[1]
+    assert table.splitlines()[5].split()[-4:-1] == ['95.0', '95.0', '92.0']
+    png = open(paths['maps'], 'rb').read()
+    assert png[:4] == b'\x89PNG' and len(png) > 10000
     demo.check_summary(summary)
     methods['random']['same']['linear'] = 1.5
     with pytest.raises(ValueError, match='random/same/linear'):
         demo.check_summary({'methods': methods})
+    methods['random']['same']['linear'] = 0.5
+    methods['cmd']['unbiased_probe'] = -0.1
+    with pytest.raises(ValueError, match='cmd/unbiased_probe'):
+        demo.check_summary({'methods': methods})
+
+
+def test_embedding_map_keeps_clusters():
+    """Points in 3 far-apart groups stay in 3 separate groups of the 2-D
+    map, and the same seed gives the same map."""
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(3), 15)
+    x = np.eye(3)[groups] * 20 + rng.normal(size=(45, 3))
+    x = np.concatenate([x, rng.normal(size=(45, 5))], axis=1)
+    xy = demo.project_2d(x, seed=0)
+    np.testing.assert_allclose(xy, demo.project_2d(x, seed=0))
+    centres = np.stack([xy[groups == g].mean(0) for g in range(3)])
+    spread = max(np.linalg.norm(xy[groups == g] - centres[g], axis=1).max()
+                 for g in range(3))
+    gaps = [np.linalg.norm(centres[i] - centres[j])
+            for i in range(3) for j in range(i + 1, 3)]
+    assert min(gaps) > 2 * spread

@@ -1,62 +1,238 @@
-"""Scene-bias demo: CMD against an RGB-only baseline on synthetic videos.
+"""Scene-bias demo: what each method's video features encode, motion or scene.
 
-Synthetic data -> CMD and RGB-only pretraining -> retrieval and linear
-probes on test_same / test_swapped -> table and summary files.
+Synthetic data -> pretraining / supervised training of one clip encoder per
+method -> embeddings -> retrieval, linear probes and an unbiased probe on
+test_same / test_swapped -> table, verdicts, summary files and pictures.
 
-    python tools/demo.py [--seed N] [--work-dir DIR] [--quick]
+    python tools/demo.py [--methods NAME ...|all] [--seed N] [--work-dir DIR]
+        [--quick] [--resume] [--cfg-options KEY=VALUE ...]
 
-Every training and evaluation step is a subprocess of tools/train.py or
-tools/test.py with the configs under configs/synthetic/, as a user would run
-them. Writes DIR/summary.json, DIR/summary.md and DIR/summary.png; logs of
-each step go to DIR/logs/.
+Every training and embedding run is an mmengine ``Runner`` built with
+``Runner.from_cfg`` from a config of configs/synthetic/ (data paths and the
+schedule set on the loaded config); with ``--jobs 1`` they run in this
+process, otherwise in a pool of worker processes (two trainings at once use
+two cores better than one). Writes DIR/summary.json, DIR/summary.md,
+DIR/summary.png and DIR/embedding_maps.png; the log of each run goes to
+DIR/logs/.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import glob
+import inspect
 import io
 import json
 import os
 import os.path as osp
 import pickle
-import re
-import subprocess
 import sys
 import time
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 import numpy as np
 import torch
+from mmengine.config import DictAction
 
 from mmcmd.datasets import synthetic
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
 CONFIGS = osp.join(REPO, 'configs', 'synthetic')
-PRETRAIN = {
+
+#: config of each method trained by the demo (configs/synthetic/).
+TRAIN_CONFIGS: Dict[str, str] = {
     'cmd': 'cmd_r2plus1d-10_1xb16-8x2x1-20e_synthetic.py',
     'rgb_contrast': 'rgbcontrast_r2plus1d-10_1xb16-8x2x1-20e_synthetic.py',
+    'supervised_biased': 'supervised_r2plus1d-10_1xb16-8x2x1-20e_synthetic.py',
+    'supervised_unbiased':
+        'supervised_r2plus1d-10_1xb16-8x2x1-20e_synthetic-unbiased.py',
 }
-RETRIEVAL = {
-    'same': 'retrieval_r2plus1d-10_8x2x4_synthetic-test-same.py',
-    'swapped': 'retrieval_r2plus1d-10_8x2x4_synthetic-test-swapped.py',
-}
-#: data and schedule of ``--quick`` (a seconds-long smoke run).
-QUICK_DATA = dict(num_train_per_class=2, num_test_per_class=1, size=(64, 64),
-                  num_frames=24)
-QUICK_TRAIN = ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=8']
-EPOCH_LINE = re.compile(r'Epoch\(train\)\s*\[(\d+)\]\[\s*(\d+)/(\d+)\]')
-LOSS = re.compile(r'\bloss: ([0-9.]+)')
-
-
-#: method keys of the summary, in display order, and their labels.
-METHODS: Dict[str, str] = {'cmd': 'CMD', 'rgb_contrast': 'RGB contrast',
-                           'random': 'random init'}
+#: the embedding config (VideoEmbedder over the shared clip encoder).
+EMBED_CONFIG = 'retrieval_r2plus1d-10_8x2x4_synthetic-test-same.py'
+#: config file prefix -> method name, where they differ.
+CONFIG_PREFIX = {'rgbcontrast': 'rgb_contrast'}
+SUPERVISED = ('supervised_biased', 'supervised_unbiased')
+#: the methods of a plain ``make demo``.
+DEFAULT_METHODS = ('cmd', 'rgb_contrast', 'random', 'supervised_biased',
+                   'supervised_unbiased')
+#: display labels of the methods.
+LABELS: Dict[str, str] = {
+    'cmd': 'CMD', 'rgb_contrast': 'RGB contrast', 'random': 'random init',
+    'supervised_biased': 'supervised biased',
+    'supervised_unbiased': 'supervised unbiased'}
 #: evaluation splits: summary key -> annotation file stem.
 SPLITS: Dict[str, str] = {'same': 'test_same', 'swapped': 'test_swapped'}
 METRICS: Tuple[str, ...] = ('R@1', 'R@5', 'linear')
 
+#: data and schedule used while mmcmd.datasets.synthetic has no CALIBRATED.
+FALLBACK_SETTINGS = dict(num_train_per_class=24, iterations=300,
+                         object_size=None, scene_contrast=1.0)
+#: data of ``--quick`` (a seconds-long smoke run); one epoch of batch 8.
+QUICK_DATA = dict(num_train_per_class=2, num_test_per_class=1,
+                  size=(64, 64), num_frames=24)
+QUICK_BATCH = 8
+#: the unbiased set: every scene as likely for every class (1 of 10 own).
+UNBIASED_OWN_SCENE_PROB = 0.1
+#: unbiased-probe train videos per class; the unbiased data uses another
+#: data seed so that its videos are not those of the biased set.
+PROBE_TRAIN_PER_CLASS = 30
+UNBIASED_SEED_OFFSET = 1000
+#: thresholds of the verdicts (issue 13): the ceiling and the trap.
+CEILING = 0.9
+TRAP_SAME, TRAP_SWAPPED = 0.8, 0.3
 
+
+# ------------------------------------------------------------- settings
+def calibrated_settings() -> Tuple[Dict[str, Any], str]:
+    """Data size, iteration budget, object size and scene contrast of the
+    benchmark: ``synthetic.CALIBRATED`` where it exists, else today's demo
+    values; returns them and where they came from."""
+    calibrated = getattr(synthetic, 'CALIBRATED', None)
+    if calibrated:
+        settings = dict(FALLBACK_SETTINGS)
+        settings.update(calibrated)
+        return settings, 'mmcmd.datasets.synthetic.CALIBRATED'
+    return dict(FALLBACK_SETTINGS), 'fallback (no CALIBRATED constant)'
+
+
+def generator_kwargs(settings: Mapping[str, Any]) -> Dict[str, Any]:
+    """The keyword arguments of ``generate_dataset`` that carry ``settings``
+    (object size only where the generator takes it)."""
+    params = inspect.signature(synthetic.generate_dataset).parameters
+    kwargs: Dict[str, Any] = {}
+    if settings.get('scene_contrast') is not None:
+        kwargs['scene_contrast'] = float(settings['scene_contrast'])
+    if settings.get('object_size') is not None and 'object_size' in params:
+        kwargs['object_size'] = tuple(settings['object_size'])
+    return kwargs
+
+
+def schedule(iterations: int, num_train: int, batch_size: int
+             ) -> Dict[str, Any]:
+    """Epoch-based schedule of about ``iterations`` SGD steps on
+    ``num_train`` videos: the shared runtime's warm-up (15 % of the epochs,
+    at least one when there are two) then cosine decay.
+
+    Returns ``max_epochs``, ``iterations`` (the steps it really runs) and the
+    ``param_scheduler`` list to set on a training config.
+    """
+    per_epoch = num_train // batch_size
+    if per_epoch < 1:
+        raise ValueError(f'{num_train} train videos do not fill one batch '
+                         f'of {batch_size}; generate more videos')
+    epochs = max(1, int(round(iterations / per_epoch)))
+    warmup = max(1, int(round(0.15 * epochs))) if epochs >= 2 else 0
+    schedulers = []
+    if warmup:
+        schedulers.append(dict(type='LinearLR', start_factor=0.01,
+                               by_epoch=True, begin=0, end=warmup,
+                               convert_to_iter_based=True))
+    schedulers.append(dict(type='CosineAnnealingLR', T_max=epochs - warmup,
+                           eta_min=0, by_epoch=True, begin=warmup,
+                           end=epochs, convert_to_iter_based=True))
+    return dict(max_epochs=epochs, iterations=epochs * per_epoch,
+                warmup_epochs=warmup, param_scheduler=schedulers)
+
+
+def discover_methods(config_dir: str = CONFIGS) -> Dict[str, str]:
+    """Every self-supervisor config of ``config_dir`` (not retrieval, not
+    supervised), by method name."""
+    found = {}
+    for path in sorted(glob.glob(osp.join(config_dir, '*_synthetic.py'))):
+        prefix = osp.basename(path).split('_')[0]
+        if prefix in ('retrieval', 'supervised'):
+            continue
+        found[CONFIG_PREFIX.get(prefix, prefix)] = osp.basename(path)
+    return found
+
+
+def resolve_methods(names: Sequence[str]) -> List[str]:
+    """``--methods`` values -> method names in run order; ``all`` adds
+    every self-supervisor config of configs/synthetic/."""
+    known = {**discover_methods(), 'random': '', **{
+        name: TRAIN_CONFIGS[name] for name in SUPERVISED}}
+    out: List[str] = []
+    for name in names:
+        batch = (list(discover_methods()) + ['random', *SUPERVISED]
+                 if name == 'all' else [name])
+        for item in batch:
+            if item not in known:
+                raise SystemExit(f'error: unknown method {item!r}; choose '
+                                 f'from {sorted(known)} or all')
+            if item not in out:
+                out.append(item)
+    return out
+
+
+def config_of(method: str) -> str:
+    """Path of the training config of ``method``."""
+    return osp.join(CONFIGS, {**discover_methods(), **TRAIN_CONFIGS}[method])
+
+
+# ------------------------------------------------------------- data
+def write_probe_split(data_dir: str, per_class: int,
+                      name: str = 'probe_train') -> str:
+    """Write ``data_dir/<name>.txt``: the first ``per_class`` lines of each
+    class of ``data_dir/train.txt``; returns its stem."""
+    counts: Dict[str, int] = {}
+    lines = []
+    with open(osp.join(data_dir, 'train.txt')) as file:
+        for line in file:
+            label = line.split()[-1]
+            if counts.get(label, 0) < per_class:
+                counts[label] = counts.get(label, 0) + 1
+                lines.append(line)
+    with open(osp.join(data_dir, f'{name}.txt'), 'w') as file:
+        file.writelines(lines)
+    return name
+
+
+def write_query_list(root: str, sets: Sequence[Tuple[str, str]],
+                     name: str = 'queries.txt') -> str:
+    """Write ``root/name``: the annotation lines of every ``(data_dir,
+    stem)`` of ``sets`` in order, paths made relative to ``root`` (one
+    VideoDataset reads them all); returns its path."""
+    lines = []
+    for data_dir, stem in sets:
+        prefix = osp.relpath(data_dir, root)
+        with open(osp.join(data_dir, f'{stem}.txt')) as file:
+            lines += [osp.join(prefix, line.lstrip()) for line in file
+                      if line.strip()]
+    path = osp.join(root, name)
+    with open(path, 'w') as file:
+        file.writelines(lines)
+    return path
+
+
+def split_records(data_dir: str, split: str) -> List[dict]:
+    """The meta.json records of ``split`` in annotation order (class,
+    scene and generator parameters of each video)."""
+    with open(osp.join(data_dir, 'meta.json')) as file:
+        videos = json.load(file)['videos']
+    return sorted((v for v in videos if v['split'] == split),
+                  key=lambda v: v['index'])
+
+
+def count_lines(path: str) -> int:
+    """Number of non-empty lines of an annotation file."""
+    with open(path) as file:
+        return sum(1 for line in file if line.strip())
+
+
+# ------------------------------------------------------------- runs
 def save_initial_checkpoint(config_path: str, out_path: str,
                             seed: int) -> str:
     """Save the state dict of the model of ``config_path`` right after its
@@ -95,6 +271,221 @@ def require_backbone_weights(checkpoint: Mapping, reference: Mapping) -> None:
                        'retrieval config.')
 
 
+@contextlib.contextmanager
+def stage_output(log_path: str, append: bool) -> Iterator[
+        Callable[[str], None]]:
+    """Send this process's stdout and stderr (file descriptors, so that
+    mmengine's logger and dataloader workers follow) to ``log_path``; yield
+    a function that writes a line to the real stdout."""
+    os.makedirs(osp.dirname(log_path), exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log_path, 'a' if append else 'w') as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield lambda line: os.write(saved[0], (line + '\n').encode())
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def clock(start: float) -> str:
+    """Wall time since ``start`` as ``m:ss``."""
+    seconds = int(time.time() - start)
+    return f'{seconds // 60:2d}:{seconds % 60:02d}'
+
+
+def _epoch_hook(name: str, say: Callable[[str], None], start: float):
+    """A hook that reports every finished training epoch and its loss."""
+    from mmengine.hooks import Hook
+
+    class EpochProgress(Hook):
+        priority = 'VERY_LOW'
+
+        def after_train_epoch(self, runner) -> None:
+            try:
+                loss = runner.message_hub.get_scalar('train/loss').current()
+                text = f', loss {float(loss):.3f}'
+            except KeyError:
+                text = ''
+            say(f'[{clock(start)}]   {name}: epoch {runner.epoch + 1}/'
+                f'{runner.max_epochs} done{text}')
+
+    return EpochProgress()
+
+
+def _dataset(template: Mapping, data_dir: str, stem: str) -> dict:
+    """``template`` (a VideoDataset config) reading ``data_dir/stem.txt``."""
+    return dict(template, ann_file=osp.join(data_dir, f'{stem}.txt'),
+                data_prefix=dict(video=data_dir))
+
+
+def build_stage_cfg(spec: Mapping[str, Any]):
+    """The mmengine Config of one demo stage (``spec['kind']``: ``'train'``
+    or ``'embed'``)."""
+    from mmengine.config import Config
+
+    import mmcmd
+    mmcmd.register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(spec['config'])
+    cfg.work_dir = spec['work_dir']
+    cfg.launcher = 'none'
+    cfg.experiment_name = f"{spec['name'].replace('/', '_')}_{spec['kind']}"
+    if spec['kind'] == 'train':
+        data_dir, stem = spec['train_data']
+        cfg.train_dataloader.dataset.ann_file = osp.join(data_dir,
+                                                         f'{stem}.txt')
+        cfg.train_dataloader.dataset.data_prefix = dict(video=data_dir)
+        cfg.train_dataloader.batch_size = spec['batch_size']
+        cfg.train_cfg.max_epochs = spec['schedule']['max_epochs']
+        cfg.param_scheduler = spec['schedule']['param_scheduler']
+        cfg.randomness = dict(seed=spec['seed'], deterministic=False)
+        cfg.resume, cfg.load_from = bool(spec.get('resume')), None
+        cfg.merge_from_dict(dict(spec.get('cfg_options') or {}))
+    else:
+        dataset = cfg.test_dataloader.dataset
+        template = dict(dataset.query)
+        data_dir, stem = spec['gallery']
+        dataset.gallery = _dataset(dict(dataset.gallery), data_dir, stem)
+        data_dir, stem = spec['queries']
+        dataset.query = _dataset(template, data_dir, stem)
+        cfg.test_evaluator = [dict(type='DumpResults',
+                                   out_file_path=spec['dump'])]
+        cfg.load_from = spec['checkpoint']
+    return cfg
+
+
+def run_stage(spec: Mapping[str, Any]) -> Dict[str, Any]:
+    """Build one stage's Runner with ``Runner.from_cfg`` and run it.
+
+    ``train``: returns the checkpoint, epochs, iterations, last loss and
+    seconds. ``embed``: embeds the gallery and the queries (``(dir, stem)``
+    of an annotation list each) into ``spec['dump']``; returns the dump
+    path and seconds. Output goes to ``spec['log']``; epoch lines to
+    the real stdout.
+    """
+    from mmengine.runner import Runner
+    started = time.time()
+    with stage_output(spec['log'], append=bool(spec.get('resume'))) as say:
+        torch.set_num_threads(max(1, int(spec.get('threads', 1))))
+        cfg = build_stage_cfg(spec)
+        runner = Runner.from_cfg(cfg)
+        if spec['kind'] == 'train':
+            runner.register_hook(_epoch_hook(spec['name'], say,
+                                             spec['start']))
+            runner.train()
+            loss = runner.message_hub.log_scalars.get('train/loss')
+            result = dict(checkpoint=last_checkpoint(spec['work_dir']),
+                          epochs=int(runner.epoch), iterations=int(runner.iter),
+                          loss=None if loss is None else float(
+                              loss.current()))
+        else:
+            runner.test()
+            result = dict(dump=spec['dump'])
+        del runner
+        gc.collect()
+    result['seconds'] = round(time.time() - started, 1)
+    return result
+
+
+def last_checkpoint(work_dir: str) -> str:
+    """The checkpoint path recorded in ``work_dir/last_checkpoint``."""
+    marker = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(marker):
+        raise SystemExit(f'error: no checkpoint was saved in {work_dir}; see '
+                         'its log')
+    with open(marker) as file:
+        return file.read().strip()
+
+
+def training_done(work_dir: str, max_epochs: int) -> Optional[str]:
+    """The final checkpoint of a finished training in ``work_dir`` (its
+    last checkpoint is ``epoch_<max_epochs>.pth``), else None."""
+    marker = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(marker):
+        return None
+    path = last_checkpoint(work_dir)
+    done = osp.basename(path) == f'epoch_{max_epochs}.pth'
+    return path if done and osp.isfile(path) else None
+
+
+def evaluation_done(dump: str, checkpoint: str) -> bool:
+    """Whether the embeddings of ``checkpoint`` in ``dump`` were written
+    after it (a resumed training that saved a newer one invalidates
+    them)."""
+    return (osp.isfile(dump) and osp.isfile(checkpoint)
+            and osp.getmtime(dump) >= osp.getmtime(checkpoint))
+
+
+def run_stages(specs: Sequence[Dict[str, Any]], jobs: int,
+               say: Callable[[str], None]) -> Dict[str, Dict[str, Any]]:
+    """Run ``specs`` in order, in this process when ``jobs`` is 1, else
+    ``jobs`` at a time in worker processes; results by stage name.
+
+    A spec with ``after`` (a stage name) waits for that stage and takes its
+    result's ``checkpoint``; so an embedding starts as soon as its training
+    ends.
+    """
+    results: Dict[str, Dict[str, Any]] = {}
+    names = {spec['name'] for spec in specs}
+
+    def ready(spec: Dict[str, Any]) -> bool:
+        after = spec.get('after')
+        if after is None or after not in names:
+            return True
+        if after in results:
+            spec['checkpoint'] = results[after]['checkpoint']
+            return True
+        return False
+
+    def finished(spec: Mapping[str, Any], result: Dict[str, Any]) -> None:
+        results[spec['name']] = result
+        say(f"  {spec['name']}: done in {result['seconds']:.0f} s")
+
+    def failed(spec: Mapping[str, Any], error: BaseException) -> None:
+        raise SystemExit(f"error: {spec['name']} failed ({error!r}); full "
+                         f"log: {spec['log']}")
+
+    waiting = list(specs)
+    if jobs <= 1 or len(specs) <= 1:
+        for spec in waiting:  # dependencies come first in the list
+            ready(spec)
+            say(f"  {spec['name']}: started (log {spec['log']})")
+            try:
+                finished(spec, run_stage(spec))
+            except Exception as error:  # noqa: BLE001 (named in the exit)
+                failed(spec, error)
+        return results
+    # Spawned workers (no forked torch state), each running stage after
+    # stage, so that the imports are paid once per worker.
+    with ProcessPoolExecutor(jobs, mp_context=get_context('spawn')) as pool:
+        running: Dict[Any, Dict[str, Any]] = {}
+        while waiting or running:
+            for spec in [s for s in waiting if ready(s)]:
+                if len(running) >= jobs:
+                    break
+                waiting.remove(spec)
+                say(f"  {spec['name']}: started (log {spec['log']})")
+                running[pool.submit(run_stage, spec)] = spec
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                spec = running.pop(future)
+                try:
+                    finished(spec, future.result())
+                except Exception as error:  # noqa: BLE001
+                    for other in running:
+                        other.cancel()
+                    failed(spec, error)
+    return results
+
+
+# ------------------------------------------------------------- numbers
 def _load_storage_weights_only(data: bytes):
     """``torch.storage._load_from_bytes`` with ``weights_only=True``."""
     return torch.load(io.BytesIO(data), weights_only=True)
@@ -126,7 +517,8 @@ class _DumpUnpickler(pickle.Unpickler):
 
 
 def load_dumped_embeddings(path: str) -> Dict[str, np.ndarray]:
-    """Read a ``tools/test.py --dump`` file of a retrieval run.
+    """Read the prediction dump of an embedding run (``DumpResults`` of a
+    ``VideoRetrievalDataset`` test).
 
     Returns float64 ``gallery`` (G, C) / ``query`` (Q, C) embeddings and
     int ``gallery_labels`` / ``query_labels``, in dataset order.
@@ -144,6 +536,24 @@ def load_dumped_embeddings(path: str) -> Dict[str, np.ndarray]:
         out[role].append(np.asarray(row['embedding'], np.float64))
         out[f'{role}_labels'].append(int(np.asarray(label).reshape(-1)[0]))
     return {key: np.asarray(value) for key, value in out.items()}
+
+
+def split_queries(embeddings: Mapping[str, np.ndarray],
+                  counts: Mapping[str, int]) -> Dict[str, Tuple[
+                      np.ndarray, np.ndarray]]:
+    """Cut the query rows of a dump into the named sets of ``counts`` (in
+    their order): name -> (embeddings, labels)."""
+    total = sum(counts.values())
+    if len(embeddings['query']) != total:
+        raise ValueError(f"dump holds {len(embeddings['query'])} queries, "
+                         f'the query sets {dict(counts)} {total}; embed '
+                         'again (delete the dump)')
+    out, start = {}, 0
+    for name, count in counts.items():
+        out[name] = (embeddings['query'][start:start + count],
+                     embeddings['query_labels'][start:start + count])
+        start += count
+    return out
 
 
 def linear_probe_accuracy(train_x: np.ndarray, train_y: np.ndarray,
@@ -182,59 +592,158 @@ def linear_probe_accuracy(train_x: np.ndarray, train_y: np.ndarray,
     return float(np.mean(pred == np.asarray(test_y)))
 
 
-def _metric_files(work_dir: str) -> List[str]:
-    """The ``<timestamp>/<timestamp>.json`` metric files that mmengine's
-    logger writes for each ``tools/test.py`` run in ``work_dir``, oldest
-    first."""
-    return sorted(glob.glob(os.path.join(work_dir, '*', '*.json')),
-                  key=os.path.getmtime)
+def classifier_accuracy(checkpoint: str, embeddings: np.ndarray,
+                        labels: np.ndarray) -> float:
+    """Top-1 accuracy of a supervised checkpoint's classifier
+    (``cls_head.fc_cls``) on video embeddings: the mean over clips of the
+    pooled features, so its logits are the mean of the clips' logits
+    (mmaction2's ``average_clips='score'``)."""
+    from mmcmd.utils.checkpoint import load_checkpoint_file
+    state = load_checkpoint_file(checkpoint)
+    state = state.get('state_dict', state)
+    if 'cls_head.fc_cls.weight' not in state:
+        raise KeyError(f'{checkpoint}: no cls_head.fc_cls weights; not a '
+                       'supervised (Recognizer3D) checkpoint')
+    weight = state['cls_head.fc_cls.weight'].double().numpy()
+    bias = state['cls_head.fc_cls.bias'].double().numpy()
+    pred = (np.asarray(embeddings, np.float64) @ weight.T + bias).argmax(1)
+    return float(np.mean(pred == np.asarray(labels)))
 
 
-def read_test_metrics(work_dir: str) -> Dict[str, float]:
-    """Metrics of the newest ``tools/test.py`` run in ``work_dir``."""
-    files = _metric_files(work_dir)
-    if not files:
-        raise FileNotFoundError(f'no test metrics (*/*.json) under '
-                                f'{work_dir}; did tools/test.py finish?')
-    with open(files[-1]) as file:
-        return {k: float(v) for k, v in json.load(file).items()
-                if isinstance(v, (int, float))}
+def method_results(dump: str, counts: Mapping[str, int],
+                   checkpoint: Optional[str] = None) -> Dict[str, Any]:
+    """Every number of one method from its embedding dump: R@1/R@5 (gallery
+    = train) and the linear probe on test_same / test_swapped, the
+    unbiased probe, and the classifier where ``checkpoint`` is supervised.
+    """
+    from mmcmd.evaluation import recall_at_k
+    emb = load_dumped_embeddings(dump)
+    sets = split_queries(emb, counts)
+    gallery, gallery_labels = emb['gallery'], emb['gallery_labels']
+    out: Dict[str, Any] = {}
+    for key, stem in SPLITS.items():
+        query, labels = sets[stem]
+        recall = recall_at_k(query, labels, gallery, gallery_labels, (1, 5))
+        out[key] = {'R@1': float(recall['R@1']), 'R@5': float(recall['R@5']),
+                    'linear': linear_probe_accuracy(gallery, gallery_labels,
+                                                    query, labels)}
+    out['unbiased_probe'] = linear_probe_accuracy(
+        *sets['probe_train'], *sets['probe_test'])
+    if checkpoint is not None:
+        out['classifier'] = {key: classifier_accuracy(checkpoint,
+                                                      *sets[stem])
+                             for key, stem in SPLITS.items()}
+    return out
 
 
-def evaluation_done(work_dir: str, dump: str, checkpoint: str) -> bool:
-    """Whether a ``tools/test.py`` run of ``checkpoint`` finished: its metrics
-    in ``work_dir`` and its embeddings in ``dump``, both written after the
-    checkpoint (a resumed pretraining that saved a newer one invalidates
-    them)."""
-    files = _metric_files(work_dir)
-    if not files or not os.path.isfile(dump):
-        return False
-    written = min(os.path.getmtime(dump), os.path.getmtime(files[-1]))
-    return written >= os.path.getmtime(checkpoint)
-
-
-def gaps(methods: Mapping[str, Mapping[str, Mapping[str, float]]]
+# ------------------------------------------------------------- summary
+def gaps(methods: Mapping[str, Mapping[str, Any]]
          ) -> Dict[str, Dict[str, float]]:
     """Same-minus-swapped difference of every metric of every method."""
     return {name: {metric: result['same'][metric] - result['swapped'][metric]
-                   for metric in result['same']}
+                   for metric in METRICS}
             for name, result in methods.items()}
 
 
-def format_table(methods: Mapping[str, Mapping[str, Mapping[str, float]]],
+def verdicts(methods: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
+    """What the table shows, as data.
+
+    ``self_supervised.<name>``: whether it beats random init and the RGB
+    baseline on test_swapped, by R@1 and by the unbiased probe (strictly
+    higher; None where a reference did not run). ``ceiling``: the
+    supervised-unbiased classifier on test_swapped (unseen, scene
+    independent of the class) and whether it reaches 90 %. ``trap``:
+    whether the supervised-biased model scores >= 80 % on test_same and
+    <= 30 % on test_swapped, and by which read-out (classifier, else
+    linear probe).
+    """
+    def beats(name: str, other: str, key: str) -> Optional[bool]:
+        if other not in methods or other == name:
+            return None
+        mine, theirs = methods[name], methods[other]
+        if key == 'R@1':
+            return mine['swapped']['R@1'] > theirs['swapped']['R@1']
+        return mine['unbiased_probe'] > theirs['unbiased_probe']
+
+    out: Dict[str, Any] = {'self_supervised': {}}
+    for name in methods:
+        if name in SUPERVISED or name == 'random':
+            continue
+        out['self_supervised'][name] = {
+            f'beats_{other}_{label}': beats(name, other, key)
+            for other in ('random', 'rgb_contrast')
+            for key, label in (('R@1', 'R@1'), ('probe', 'unbiased_probe'))}
+    if 'supervised_unbiased' in methods:
+        value = methods['supervised_unbiased']['classifier']['swapped']
+        out['ceiling'] = dict(readout='classifier on test_swapped',
+                              value=value, reached=value >= CEILING)
+    if 'supervised_biased' in methods:
+        result = methods['supervised_biased']
+        trap = dict(shown=False, readout=None,
+                    classifier=result['classifier'],
+                    linear={k: result[k]['linear'] for k in SPLITS})
+        for readout in ('classifier', 'linear'):
+            same, swapped = trap[readout]['same'], trap[readout]['swapped']
+            if same >= TRAP_SAME and swapped <= TRAP_SWAPPED:
+                trap.update(shown=True, readout=readout)
+                break
+        out['trap'] = trap
+    return out
+
+
+def verdict_lines(found: Mapping[str, Any]) -> List[str]:
+    """The verdicts as sentences (percent)."""
+    def word(value: Optional[bool]) -> str:
+        return {True: 'yes', False: 'no', None: 'n/a'}[value]
+
+    lines = []
+    for name, result in found['self_supervised'].items():
+        parts = []
+        for other in ('random', 'rgb_contrast'):
+            if result[f'beats_{other}_R@1'] is None:
+                continue
+            parts.append(f"beats {LABELS[other]} on test_swapped: R@1 "
+                         f"{word(result[f'beats_{other}_R@1'])}, unbiased "
+                         f"probe {word(result[f'beats_{other}_unbiased_probe'])}")
+        lines.append(f"{LABELS.get(name, name)}: " + ('; '.join(parts)
+                                                    or 'no reference ran'))
+    if 'ceiling' in found:
+        ceiling = found['ceiling']
+        lines.append(f"ceiling (supervised unbiased, {ceiling['readout']}): "
+                     f"{100 * ceiling['value']:.1f} % -> "
+                     f"{'reached' if ceiling['reached'] else 'NOT reached'}"
+                     f' (>= {100 * CEILING:.0f} %)')
+    if 'trap' in found:
+        trap = found['trap']
+        shown = (f"shown by its {trap['readout']}" if trap['shown']
+                 else 'NOT shown by its classifier or linear probe')
+        cls, lin = trap['classifier'], trap['linear']
+        lines.append(
+            f'trap (supervised biased, >= {100 * TRAP_SAME:.0f} % same and '
+            f'<= {100 * TRAP_SWAPPED:.0f} % swapped): {shown} (classifier '
+            f"{100 * cls['same']:.1f} / {100 * cls['swapped']:.1f}, linear "
+            f"{100 * lin['same']:.1f} / {100 * lin['swapped']:.1f})")
+    return lines
+
+
+def format_table(methods: Mapping[str, Mapping[str, Any]],
                  markdown: bool = False) -> str:
-    """A table of R@1 / R@5 / linear accuracy on both test splits (percent),
-    plus the same-minus-swapped gaps of R@1 and the linear probe."""
+    """A table (percent) of R@1 / R@5 / linear probe on both test splits,
+    the unbiased probe, the classifier of the supervised methods and the
+    same-minus-swapped gap of R@1."""
     head = ['method'] + [f'{m} {s}' for s in SPLITS for m in METRICS] + [
-        'gap R@1', 'gap linear']
+        'unbiased probe', 'classifier same', 'classifier swapped', 'gap R@1']
     gap = gaps(methods)
     rows = []
     for name, result in methods.items():
-        cells = [METHODS.get(name, name)]
+        cells = [LABELS.get(name, name)]
         cells += [f'{100 * result[s][m]:.1f}' for s in SPLITS
                   for m in METRICS]
-        cells += [f'{100 * gap[name]["R@1"]:+.1f}',
-                  f'{100 * gap[name]["linear"]:+.1f}']
+        cells.append(f"{100 * result['unbiased_probe']:.1f}")
+        cls = result.get('classifier')
+        cells += ([f"{100 * cls[s]:.1f}" for s in SPLITS] if cls
+                  else ['-', '-'])
+        cells.append(f'{100 * gap[name]["R@1"]:+.1f}')
         rows.append(cells)
     if markdown:
         lines = ['| ' + ' | '.join(head) + ' |',
@@ -247,30 +756,38 @@ def format_table(methods: Mapping[str, Mapping[str, Mapping[str, float]]],
     return '\n'.join([fmt.format(*head)] + [fmt.format(*r) for r in rows])
 
 
-def plot_summary(methods: Mapping[str, Mapping[str, Mapping[str, float]]],
-                 path: str, title: str = '') -> str:
-    """Bar chart (PNG) of R@1 and linear-probe accuracy per method, split."""
+def plot_summary(methods: Mapping[str, Mapping[str, Any]], path: str,
+                 title: str = '') -> str:
+    """Bar chart (PNG): R@1 and linear probe per method and split, and the
+    unbiased probe."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     names = list(methods)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    xs = np.arange(len(names))
+    fig, axes = plt.subplots(1, 3, figsize=(4 + 2.4 * len(names), 3.8),
+                             sharey=True)
     width = 0.38
-    for ax, metric in zip(axes, ('R@1', 'linear')):
-        xs = np.arange(len(names))
+    for ax, metric in zip(axes[:2], ('R@1', 'linear')):
         for offset, split, colour in ((-width / 2, 'same', '#4c72b0'),
                                       (width / 2, 'swapped', '#dd8452')):
             values = [100 * methods[n][split][metric] for n in names]
             bars = ax.bar(xs + offset, values, width, color=colour,
                           label=f'test_{split}')
-            ax.bar_label(bars, fmt='%.0f', fontsize=8)
-        ax.axhline(10, color='grey', lw=0.8, ls=':')  # chance: 10 classes
-        ax.set_xticks(xs, [METHODS.get(n, n) for n in names])
+            ax.bar_label(bars, fmt='%.0f', fontsize=7)
         ax.set_title('retrieval R@1' if metric == 'R@1' else
-                     'linear probe top-1')
+                     'linear probe top-1 (fit on train)')
+    bars = axes[2].bar(xs, [100 * methods[n]['unbiased_probe']
+                            for n in names], 0.6, color='#55a868')
+    axes[2].bar_label(bars, fmt='%.0f', fontsize=7)
+    axes[2].set_title('probe fit on unbiased videos')
+    for ax in axes:
+        ax.axhline(10, color='grey', lw=0.8, ls=':')  # chance: 10 classes
+        ax.set_xticks(xs, [LABELS.get(n, n).replace(' ', '\n')
+                           for n in names], fontsize=7)
         ax.set_ylim(0, 105)
     axes[0].set_ylabel('percent')
-    axes[0].legend(loc='upper right', fontsize=8)
+    axes[0].legend(loc='upper right', fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -279,292 +796,320 @@ def plot_summary(methods: Mapping[str, Mapping[str, Mapping[str, float]]],
     return path
 
 
-def write_summary(out_dir: str, methods: Mapping, info: Mapping) -> Dict[
-        str, str]:
-    """Write ``summary.json``, ``summary.md`` and ``summary.png`` into
-    ``out_dir``; returns their paths."""
+def project_2d(embeddings: np.ndarray, seed: int = 0) -> np.ndarray:
+    """2-D t-SNE map (scikit-learn) of (N, C) embeddings, PCA-initialised;
+    perplexity 30, or less for small N."""
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
+    x = np.asarray(embeddings, np.float64)
+    x = (x - x.mean(0)) / np.maximum(x.std(0), 1e-8)
+    perplexity = float(min(30.0, max(1.0, (len(x) - 1) / 3)))
+    with threadpool_limits(limits=1):  # small problem, shared cores
+        return TSNE(n_components=2, perplexity=perplexity, init='pca',
+                    random_state=seed).fit_transform(x)
+
+
+def plot_embedding_maps(maps: Mapping[str, Mapping[str, np.ndarray]],
+                        path: str, title: str = '') -> str:
+    """One row per method: its test_swapped map coloured by motion class
+    (left) and by scene (right). ``maps[name]`` holds ``xy`` (N, 2),
+    ``labels`` and ``scenes`` (N,)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    names = list(maps)
+    height = 3.2 * len(names) + 1.4  # inches; 1.4 for the legends
+    fig, axes = plt.subplots(len(names), 2, figsize=(7.5, height),
+                             squeeze=False)
+    cmap = plt.get_cmap('tab10')
+    for row, name in zip(axes, names):
+        item = maps[name]
+        for ax, key, what in ((row[0], 'labels', 'motion class'),
+                              (row[1], 'scenes', 'scene')):
+            colours = cmap(np.asarray(item[key]) % 10)
+            ax.scatter(item['xy'][:, 0], item['xy'][:, 1], c=colours, s=14,
+                       linewidths=0)
+            ax.set_title(f'{LABELS.get(name, name)}: by {what}', fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    handles = [plt.Line2D([], [], marker='o', ls='', color=cmap(i),
+                          markersize=5) for i in range(10)]
+    for names_, where, what in ((synthetic.CLASSES, 'lower left',
+                                 'motion class'),
+                                (synthetic.SCENES, 'lower right', 'scene')):
+        fig.legend(handles, [n.replace('_', ' ') for n in names_],
+                   loc=where, ncol=2, fontsize=6, title=what,
+                   title_fontsize=7, frameon=False)
+    fig.suptitle(title or 'test_swapped embeddings (t-SNE)', fontsize=10)
+    fig.tight_layout(rect=(0, 1.3 / height, 1, 1 - 0.3 / height))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write_summary(out_dir: str, methods: Mapping, info: Mapping,
+                  maps: Optional[Mapping] = None) -> Dict[str, str]:
+    """Write ``summary.json``, ``summary.md``, ``summary.png`` and, with
+    ``maps``, ``embedding_maps.png`` into ``out_dir``; returns their
+    paths."""
     os.makedirs(out_dir, exist_ok=True)
     paths = {key: os.path.join(out_dir, f'summary.{key}')
              for key in ('json', 'md', 'png')}
-    summary = dict(methods=methods, gaps=gaps(methods), **info)
+    found = verdicts(methods)
+    summary = dict(methods=methods, gaps=gaps(methods), verdicts=found,
+                   **info)
     with open(paths['json'], 'w') as file:
         json.dump(summary, file, indent=2)
     lines = ['# Scene-bias demo', '',
              'Values in percent; gap = test_same minus test_swapped '
-             '(smaller means less scene bias).', '',
+             '(smaller means less scene bias); chance is 10 %.', '',
              format_table(methods, markdown=True), '']
+    lines += [f'- {line}' for line in verdict_lines(found)] + ['']
     lines += [f'- {key}: {value}' for key, value in info.items()
               if not isinstance(value, (dict, list))]
     with open(paths['md'], 'w') as file:
         file.write('\n'.join(lines) + '\n')
     plot_summary(methods, paths['png'],
                  title=f"scene-bias demo, seed {info.get('seed', '?')}")
+    if maps:
+        paths['maps'] = plot_embedding_maps(
+            maps, os.path.join(out_dir, 'embedding_maps.png'))
     return paths
 
 
-def check_summary(summary: Mapping, methods: Sequence[str] = tuple(METHODS)
+def check_summary(summary: Mapping, methods: Optional[Sequence[str]] = None
                   ) -> None:
-    """Raise ValueError unless ``summary`` has every method, split and metric
-    with a value in [0, 1]."""
-    for name in methods:
-        for split in SPLITS:
-            for metric in METRICS:
-                value = summary['methods'][name][split][metric]
-                if not 0.0 <= float(value) <= 1.0:
-                    raise ValueError(f'{name}/{split}/{metric} = {value} '
-                                     'is outside [0, 1]')
+    """Raise ValueError unless ``summary`` has every method, split, metric
+    and the unbiased probe with a value in [0, 1]."""
+    for name in methods or summary['methods']:
+        result = summary['methods'][name]
+        values = {f'{split}/{metric}': result[split][metric]
+                  for split in SPLITS for metric in METRICS}
+        values['unbiased_probe'] = result['unbiased_probe']
+        for key, value in values.items():
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f'{name}/{key} = {value} is outside [0, 1]')
 
 
+# ------------------------------------------------------------- main
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command-line flags."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--methods', nargs='+', default=list(DEFAULT_METHODS),
+                        metavar='NAME',
+                        help='methods to compare (default: '
+                        f"{' '.join(DEFAULT_METHODS)}); 'all' adds every "
+                        'self-supervisor config of configs/synthetic/')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the data, the training and the random '
                         'init (default 0)')
     parser.add_argument('--work-dir', default='work_dirs/demo',
                         help='output directory (default work_dirs/demo)')
     parser.add_argument('--quick', action='store_true',
-                        help='tiny data and 2 iterations per method (a '
+                        help='tiny data and one short epoch per method (a '
                         'smoke test of the whole chain, numbers meaningless)')
     parser.add_argument('--num-train-per-class', type=int, default=None,
-                        metavar='N',
-                        help='train videos per class (default 24). The '
-                        'schedule is 20 epochs, so N also scales the '
-                        'iterations: N=240 gives 3000 per method, the budget '
-                        'at which a supervised encoder learns the motions '
-                        '(docs/scene_bias.md; about 10x the default run)')
-    parser.add_argument('--skip-generate', action='store_true',
-                        help='reuse WORK_DIR/data if it holds a data set')
+                        metavar='N', help='train videos per class (default: '
+                        'the calibrated benchmark)')
+    parser.add_argument('--iterations', type=int, default=None, metavar='N',
+                        help='SGD iterations per trained method, rounded to '
+                        'whole epochs (default: the calibrated budget)')
     parser.add_argument('--resume', action='store_true',
                         help='continue a stopped demo in WORK_DIR with the '
-                        'same flags: reuse its data, resume each pretraining '
-                        'from its last checkpoint (saved every epoch) and '
-                        'skip the evaluations that finished after it')
+                        'same flags: reuse its data, resume each training '
+                        'from its last checkpoint (saved every epoch), keep '
+                        'the embeddings written after it')
     parser.add_argument('--jobs', type=int, default=2,
-                        help='steps run at the same time (default 2)')
+                        help='runs at the same time, each in a worker '
+                        'process (default 2; 1 runs them in this process)')
     parser.add_argument('--threads', type=int, default=1,
-                        help='torch threads per step (default 1: steady '
-                        'speed on shared cores)')
-    parser.add_argument('--cfg-options', nargs='+', default=[],
-                        metavar='KEY=VALUE',
-                        help='extra overrides for both pretraining configs')
+                        help='torch threads per run (default 1)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        default={}, metavar='KEY=VALUE',
+                        help='overrides of every training config (all '
+                        'methods alike)')
     return parser.parse_args(argv)
 
 
-class Progress:
-    """Prints stage lines with the elapsed wall time."""
-
-    def __init__(self) -> None:
-        self.start = time.time()
-
-    def elapsed(self) -> str:
-        seconds = int(time.time() - self.start)
-        return f'{seconds // 60:2d}:{seconds % 60:02d}'
-
-    def __call__(self, message: str) -> None:
-        print(f'[{self.elapsed()}] {message}', flush=True)
-
-
-class Job:
-    """One tools/train.py or tools/test.py subprocess, logged to a file."""
-
-    def __init__(self, name: str, args: List[str], log_path: str,
-                 env: Dict[str, str], append: bool = False) -> None:
-        self.name = name
-        self.args = args
-        self.log_path = log_path
-        self.env = env
-        self.append = append  # keep the log of the run this one resumes
-        self.proc: Optional[subprocess.Popen] = None
-        self.started = 0.0
-        self.epoch = 0
-        self.lines: List[str] = []
-
-    def start(self) -> None:
-        os.makedirs(osp.dirname(self.log_path), exist_ok=True)
-        self.log = open(self.log_path, 'a' if self.append else 'w')
-        self.log.write(' '.join(self.args) + '\n')
-        self.started = time.time()
-        self.proc = subprocess.Popen(
-            self.args, cwd=REPO, env=self.env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, bufsize=1)
-        os.set_blocking(self.proc.stdout.fileno(), False)
-
-    def poll(self, progress: Progress) -> Optional[int]:
-        """Read new output (report epochs); the exit code once finished."""
-        while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            self.log.write(line)
-            self.lines = (self.lines + [line.rstrip()])[-40:]
-            match = EPOCH_LINE.search(line)
-            if match and match.group(2) == match.group(3):
-                loss = LOSS.search(line)
-                progress(f'  {self.name}: epoch {match.group(1)} done'
-                         + (f', loss {loss.group(1)}' if loss else ''))
-        code = self.proc.poll()
-        if code is not None:
-            rest = self.proc.stdout.read() or ''
-            self.log.write(rest)
-            self.lines = (self.lines + rest.splitlines())[-40:]
-            self.log.close()
-        return code
-
-
-def run_jobs(jobs: List[Job], parallel: int, progress: Progress) -> None:
-    """Run ``jobs``, ``parallel`` at a time; exit with the log on a failure."""
-    waiting, running = list(jobs), []
-    while waiting or running:
-        while waiting and len(running) < max(1, parallel):
-            job = waiting.pop(0)
-            job.start()
-            progress(f'  {job.name}: started (log {job.log_path})')
-            running.append(job)
-        for job in list(running):
-            code = job.poll(progress)
-            if code is None:
-                continue
-            running.remove(job)
-            if code != 0:
-                for other in running:
-                    other.proc.terminate()
-                print('\n'.join(job.lines[-30:]), file=sys.stderr)
-                raise SystemExit(f'error: {job.name} failed (exit {code}); '
-                                 f'full log: {job.log_path}')
-            seconds = time.time() - job.started
-            progress(f'  {job.name}: done in {seconds:.0f} s')
-        time.sleep(0.2)
-
-
-def data_options(prefix: str, data_dir: str, split: str) -> List[str]:
-    """--cfg-options pointing a dataset config at ``data_dir/split.txt``."""
-    return [f'{prefix}.ann_file={osp.join(data_dir, split + ".txt")}',
-            f'{prefix}.data_prefix.video={data_dir}']
-
-
-def last_checkpoint(work_dir: str) -> str:
-    """The checkpoint path recorded in ``work_dir/last_checkpoint``."""
-    marker = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(marker):
-        raise SystemExit(f'error: no checkpoint was saved in {work_dir}; see '
-                         'its log')
-    with open(marker) as file:
-        return file.read().strip()
+def make_data(path: str, reuse: bool, say: Callable[[str], None],
+              **kwargs: Any) -> dict:
+    """Generate a data set in ``path`` unless ``reuse`` and it is there
+    with the same settings; returns its meta."""
+    meta_path = osp.join(path, 'meta.json')
+    if reuse and osp.isfile(meta_path):
+        with open(meta_path) as file:
+            meta = json.load(file)
+        if (meta['seed'] == kwargs['seed']
+                and meta['splits']['train']['num_per_class']
+                == kwargs['num_train_per_class']):
+            say(f'  reusing {path} ({len(meta["videos"])} videos)')
+            return meta
+    meta = synthetic.generate_dataset(path, progress=False, **kwargs)
+    say(f'  {len(meta["videos"])} videos written to {path}')
+    return meta
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the whole demo; returns the exit code."""
     args = parse_args(argv)
-    progress = Progress()
+    start = time.time()
+
+    def say(message: str) -> None:
+        print(f'[{clock(start)}] {message}', flush=True)
+
+    methods = resolve_methods(args.methods)
+    torch.set_num_threads(max(1, args.threads))  # probes, random init
     work = osp.abspath(args.work_dir)
-    data_dir = osp.join(work, 'data')
     logs = osp.join(work, 'logs')
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
-               MKL_NUM_THREADS=str(args.threads))
-    python = sys.executable
-    mode = 'quick smoke run' if args.quick else 'full demo'
-    progress(f'scene-bias demo ({mode}), seed {args.seed}, output {work}')
+    settings, source = calibrated_settings()
+    per_class = (args.num_train_per_class or (
+        QUICK_DATA['num_train_per_class'] if args.quick
+        else settings['num_train_per_class']))
+    data = dict(QUICK_DATA) if args.quick else {}
+    data.update(num_train_per_class=per_class, workers=max(1, args.jobs),
+                **generator_kwargs(settings))
+    batch = QUICK_BATCH if args.quick else 16
+    plan = schedule(1 if args.quick else (args.iterations
+                                          or settings['iterations']),
+                    10 * per_class, batch)
+    say(f"scene-bias demo ({'quick smoke run' if args.quick else 'full'}), "
+        f"seed {args.seed}, methods {', '.join(methods)}, output {work}")
+    say(f"  settings from {source}: {per_class} train videos per class, "
+        f"{plan['iterations']} iterations ({plan['max_epochs']} epochs of "
+        f"batch {batch}) per trained method")
 
-    data_kwargs = dict(QUICK_DATA) if args.quick else {}
-    if args.num_train_per_class is not None:
-        data_kwargs['num_train_per_class'] = args.num_train_per_class
-    have_data = osp.isfile(osp.join(data_dir, 'meta.json'))
-    if (args.skip_generate or args.resume) and have_data:
-        progress(f'[1/5] reusing the data set in {data_dir}')
+    if (settings.get('object_size') and 'object_size' not in data
+            and tuple(settings['object_size'])
+            != tuple(synthetic.OBJECT_SIZE_RANGE)):
+        say(f"  note: generate_dataset takes no object_size; objects span "
+            f"{synthetic.OBJECT_SIZE_RANGE} of the frame side, not "
+            f"{tuple(settings['object_size'])}")
+    say('[1/4] generating the synthetic data: biased splits and an unbiased '
+        'set (own scene 1 in 10)')
+    biased_dir, unbiased_dir = osp.join(work, 'data'), osp.join(
+        work, 'data_unbiased')
+    make_data(biased_dir, args.resume, say, seed=args.seed, **data)
+    probe_per_class = min(PROBE_TRAIN_PER_CLASS, per_class)
+    unbiased = dict(data, own_scene_prob=UNBIASED_OWN_SCENE_PROB)
+    if 'supervised_unbiased' not in methods:
+        unbiased['num_train_per_class'] = probe_per_class
+    make_data(unbiased_dir, args.resume, say,
+              seed=args.seed + UNBIASED_SEED_OFFSET, **unbiased)
+    write_probe_split(unbiased_dir, probe_per_class)
+
+    if 'random' in methods:
+        init_path = osp.join(work, 'random', 'init.pth')
+        if args.resume and osp.isfile(init_path):
+            # Rewriting it would date it after its embeddings.
+            say(f'[2/4] reusing the random-init checkpoint {init_path}')
+        else:
+            say(f'[2/4] saving the random-init clip encoder (seed '
+                f'{args.seed})')
+            save_initial_checkpoint(osp.join(CONFIGS, EMBED_CONFIG),
+                                    init_path, args.seed)
     else:
-        progress('[1/5] generating the synthetic scene-bias data set')
-        meta = synthetic.generate_dataset(data_dir, seed=args.seed,
-                                          workers=max(1, args.jobs),
-                                          progress=False, **data_kwargs)
-        progress(f'      {len(meta["videos"])} videos written to {data_dir}')
+        say('[2/4] random init not asked for')
 
-    progress('[2/5] pretraining CMD and the RGB-only baseline (same backbone, '
-             'data and schedule; labels unused)')
-    train_jobs = []
-    for name, config in PRETRAIN.items():
-        options = data_options('train_dataloader.dataset', data_dir,
-                               'train')
-        options += QUICK_TRAIN if args.quick else []
-        options += list(args.cfg_options)
-        train_jobs.append(Job(name, [
-            python, osp.join(REPO, 'tools', 'train.py'),
-            osp.join(CONFIGS, config), '--work-dir', osp.join(work, name),
-            '--seed', str(args.seed)] + (['--resume'] if args.resume else [])
-            + ['--cfg-options'] + options,
-            osp.join(logs, f'train_{name}.log'), env, append=args.resume))
-    run_jobs(train_jobs, args.jobs, progress)
-    checkpoints = {name: last_checkpoint(osp.join(work, name))
-                   for name in PRETRAIN}
+    say('[3/4] training (same clip encoder, data size, optimiser and '
+        'schedule; the self-supervisors ignore the labels), then embedding '
+        'train (gallery), test_same, test_swapped and the unbiased probe set')
+    queries = [(biased_dir, SPLITS['same']), (biased_dir, SPLITS['swapped']),
+               (unbiased_dir, 'probe_train'), (unbiased_dir, 'test_swapped')]
+    counts = {key: count_lines(osp.join(folder, f'{stem}.txt'))
+              for key, (folder, stem) in zip(
+                  ('test_same', 'test_swapped', 'probe_train', 'probe_test'),
+                  queries)}
+    write_query_list(work, queries)
+    checkpoints: Dict[str, str] = {}
+    specs: List[Dict[str, Any]] = []
+    for name in methods:
+        method_dir = osp.join(work, name)
+        if name == 'random':
+            checkpoints[name] = osp.join(method_dir, 'init.pth')
+        else:
+            done = args.resume and training_done(method_dir,
+                                                 plan['max_epochs'])
+            if done:
+                say(f'  {name}: trained before, kept ({done})')
+                checkpoints[name] = done
+            else:
+                specs.append(dict(
+                    kind='train', name=name, config=config_of(name),
+                    work_dir=method_dir,
+                    log=osp.join(logs, f'train_{name}.log'),
+                    train_data=(unbiased_dir if name == 'supervised_unbiased'
+                                else biased_dir, 'train'),
+                    batch_size=batch, schedule=plan, seed=args.seed,
+                    resume=args.resume, cfg_options=args.cfg_options,
+                    threads=args.threads, start=start))
+        dump = osp.join(method_dir, 'embeddings.pkl')
+        if (args.resume and name in checkpoints
+                and evaluation_done(dump, checkpoints[name])):
+            say(f'  {name}/embed: done before, kept')
+            continue
+        specs.append(dict(
+            kind='embed', name=f'{name}/embed', after=name,
+            config=osp.join(CONFIGS, EMBED_CONFIG),
+            work_dir=osp.join(method_dir, 'embed'),
+            log=osp.join(logs, f'embed_{name}.log'), dump=dump,
+            checkpoint=checkpoints.get(name), gallery=(biased_dir, 'train'),
+            queries=(work, 'queries'), threads=args.threads, start=start))
+    stages = run_stages(specs, args.jobs, say)
+    train_info: Dict[str, Dict[str, Any]] = {}
+    for name in methods:
+        record = osp.join(work, name, 'training.json')
+        if name in stages:
+            checkpoints[name] = stages[name]['checkpoint']
+            with open(record, 'w') as file:
+                json.dump(stages[name], file, indent=1)
+        if osp.isfile(record):
+            with open(record) as file:
+                train_info[name] = json.load(file)
+    stage_seconds = {key: value['seconds'] for key, value in stages.items()}
 
-    init_path = osp.join(work, 'random', 'init.pth')
-    if args.resume and osp.isfile(init_path):
-        # Rewriting it would date it after its evaluations and rerun them.
-        progress('[3/5] reusing the randomly initialised backbone '
-                 f'{init_path}')
-        checkpoints['random'] = init_path
-    else:
-        progress('[3/5] saving the randomly initialised backbone (seed '
-                 f'{args.seed})')
-        checkpoints['random'] = save_initial_checkpoint(
-            osp.join(CONFIGS, RETRIEVAL['same']), init_path, args.seed)
-
-    progress('[4/5] retrieval (gallery = train) on test_same and '
-             'test_swapped')
-    eval_jobs = []
-    for name, checkpoint in checkpoints.items():
-        for split, config in RETRIEVAL.items():
-            eval_dir = osp.join(work, name, f'eval_{split}')
-            dump = osp.join(work, name, f'{split}.pkl')
-            if args.resume and evaluation_done(eval_dir, dump,
-                                                    checkpoint):
-                progress(f'  {name}/{split}: done before, kept')
-                continue
-            options = data_options('test_dataloader.dataset.gallery',
-                                   data_dir, 'train')
-            options += data_options('test_dataloader.dataset.query', data_dir,
-                                    SPLITS[split])
-            eval_jobs.append(Job(f'{name}/{split}', [
-                python, osp.join(REPO, 'tools', 'test.py'),
-                osp.join(CONFIGS, config), checkpoint, '--work-dir',
-                eval_dir, '--dump', dump, '--cfg-options']
-                + options, osp.join(logs, f'test_{name}_{split}.log'), env))
-    run_jobs(eval_jobs, args.jobs, progress)
-
-    progress('[5/5] linear probes (logistic regression on frozen train '
-             'embeddings) and summary')
-    methods: Dict[str, Dict[str, Dict[str, float]]] = {}
-    for name in checkpoints:
-        methods[name] = {}
-        for split in RETRIEVAL:
-            metrics = read_test_metrics(
-                osp.join(work, name, f'eval_{split}'))
-            emb = load_dumped_embeddings(
-                osp.join(work, name, f'{split}.pkl'))
-            linear = linear_probe_accuracy(
-                emb['gallery'], emb['gallery_labels'], emb['query'],
-                emb['query_labels'])
-            methods[name][split] = {'R@1': metrics['retrieval/R@1'],
-                                    'R@5': metrics['retrieval/R@5'],
-                                    'linear': linear}
-    info = dict(seed=args.seed, quick=bool(args.quick),
-                num_train_per_class=args.num_train_per_class or (
-                    QUICK_DATA['num_train_per_class'] if args.quick else 24),
-                wall_time_s=round(time.time() - progress.start, 1),
-                threads_per_step=args.threads, parallel_steps=args.jobs,
-                data_dir=data_dir,
-                configs={**{k: f'configs/synthetic/{v}'
-                            for k, v in PRETRAIN.items()},
-                         **{f'retrieval_{k}': f'configs/synthetic/{v}'
-                            for k, v in RETRIEVAL.items()}},
-                checkpoints=checkpoints,
-                cfg_options=list(args.cfg_options))
-    paths = write_summary(work, methods, info)
-    check_summary({'methods': methods})
+    say('[4/4] retrieval, linear probes, unbiased probe, classifiers, maps '
+        'and summary')
+    results: Dict[str, Dict[str, Any]] = {}
+    maps: Dict[str, Dict[str, np.ndarray]] = {}
+    scenes = np.array([r['scene'] for r in split_records(
+        biased_dir, 'test_swapped')])
+    for name in methods:
+        dump = osp.join(work, name, 'embeddings.pkl')
+        results[name] = method_results(
+            dump, counts, checkpoints[name] if name in SUPERVISED else None)
+        if name in train_info:
+            results[name]['training'] = {
+                k: train_info[name].get(k) for k in ('iterations', 'loss',
+                                                     'seconds')}
+        swapped, labels = split_queries(load_dumped_embeddings(dump),
+                                        counts)['test_swapped']
+        maps[name] = dict(xy=project_2d(swapped, args.seed), labels=labels,
+                          scenes=scenes)
+    info = dict(
+        seed=args.seed, quick=bool(args.quick), num_train_per_class=per_class,
+        iterations=plan['iterations'], max_epochs=plan['max_epochs'],
+        batch_size=batch, settings_source=source,
+        data={k: (list(v) if isinstance(v, tuple) else v)
+              for k, v in data.items() if k != 'workers'},
+        unbiased_data=dict(own_scene_prob=UNBIASED_OWN_SCENE_PROB,
+                           seed=args.seed + UNBIASED_SEED_OFFSET,
+                           probe_train_per_class=probe_per_class),
+        wall_time_s=round(time.time() - start, 1),
+        stage_seconds=stage_seconds, threads_per_run=args.threads,
+        parallel_runs=args.jobs,
+        configs={name: osp.relpath(config_of(name), REPO)
+                 for name in methods if name != 'random'},
+        embedding_config=osp.relpath(osp.join(CONFIGS, EMBED_CONFIG), REPO),
+        checkpoints=checkpoints, cfg_options=dict(args.cfg_options))
+    paths = write_summary(work, results, info, maps)
+    check_summary({'methods': results})
     print()
-    print(format_table(methods))
+    print(format_table(results))
     print()
-    progress(f'done: {paths["json"]}, {paths["md"]}, {paths["png"]}')
+    for line in verdict_lines(verdicts(results)):
+        print(f'- {line}')
+    print()
+    say(f"done: {', '.join(paths.values())}")
     return 0
 
 
