@@ -27,6 +27,12 @@ ZERO_B_FRAME_CODECS = frozenset({'mpeg4', 'h263', 'h263p', 'msmpeg4', 'wmv1',
 PIXEL_FREE_MOTION_CODECS = frozenset({'h264', 'mpeg4', 'mpeg2video',
                                       'mpeg1video'})
 
+#: decoders whose P-frame vectors depend on the bitstream and spatial
+#: neighbours only: in a stream without B-frames, a motion-only pass decodes
+#: the GOP's I-frame and then skips to the first frame it needs (tested
+#: bit-identical against decoding every frame).
+SKIP_AHEAD_MOTION_CODECS = frozenset({'h264'})
+
 #: picture type numbers of FFmpeg's AVPictureType.
 _PICT_TYPES = {1: 'I', 2: 'P', 3: 'B', 4: 'S', 5: 'I', 6: 'P', 7: 'B'}
 

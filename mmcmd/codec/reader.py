@@ -21,10 +21,12 @@ from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from .decoders import (
     MOTION_VECTOR_CODECS,
     PIXEL_FREE_MOTION_CODECS,
+    SKIP_AHEAD_MOTION_CODECS,
     ZERO_B_FRAME_CODECS,
     configure_decoder,
     decode_packet,
@@ -79,6 +81,14 @@ class CompressedVideo:
         #: position of each keyframe packet by its decode timestamp.
         self._packets: Optional[List[av.Packet]] = None
         self._packet_at: Dict[int, int] = {}
+        #: list position of every cached packet by its timestamp.
+        self._packet_pos: Dict[int, int] = {}
+        self._b_frames: Optional[bool] = None
+        #: one YUV -> RGB converter for every frame of this video: its
+        #: swscale context is set up once (``frame.to_ndarray`` builds a
+        #: new one per frame, about half of the conversion's time at
+        #: 170x128); same arithmetic, so the same pixels.
+        self._rgb_converter = VideoReformatter()
         if not os.path.isfile(self.path):
             raise VideoOpenError(self.path, 'no such file')
         if os.path.getsize(self.path) == 0:
@@ -225,6 +235,7 @@ class CompressedVideo:
                     cached += packet.size
                     if packet.is_keyframe:
                         self._packet_at.setdefault(dts[-1], len(packets))
+                    self._packet_pos.setdefault(pts[-1], len(packets))
                     packets.append(packet)
         except av.error.FFmpegError:
             pass  # a damaged tail: index the packets read so far
@@ -359,22 +370,38 @@ class CompressedVideo:
         # Raw streams are read from the start; a seek that lands past the
         # span (no seek point at the head) is retried from the start.
         for start in ((None,) if self._sequential else (key, None)):
+            first = (frames[0] if start is not None and motion_only
+                     and not self._has_b_frames else None)
             for number, frame in self._numbered_frames(start, deadline,
-                                                       motion_only):
+                                                       motion_only, first):
                 if number > last:
                     break  # the seek landed past the span: go again
                 if number not in pending:
                     continue
                 pending.discard(number)
                 if number in need_rgb:
-                    images[number] = frame.to_ndarray(format='rgb24')
+                    images[number] = self._to_rgb(frame)
                 if number in need_motion:
                     vectors[number] = self._vectors_of(frame)
+                    if first is not None and vectors[number][1] == 'B':
+                        # B-frames the index did not show: decode the pass
+                        # again without skipping frames.
+                        self._b_frames = True
+                        return self._run_pass(key, frames, need_rgb,
+                                              need_motion, images, vectors,
+                                              deadline)
                 if not pending:
                     return
         raise VideoDecodeError(
             self.path, f'frames {sorted(pending)[:8]} could not be decoded '
             '(damaged or cut-short data); re-encode or drop the file')
+
+    def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        """uint8 (H, W, 3) RGB of a decoded frame, as ``frame.to_ndarray(
+        format='rgb24')`` gives it, with this video's converter and thread
+        count (only frames whose pixels are returned are converted)."""
+        return self._rgb_converter.reformat(
+            frame, format='rgb24', threads=self._threads).to_ndarray()
 
     def _vectors_of(self, frame: av.VideoFrame
                     ) -> Tuple[Optional[bytes], str]:
@@ -390,9 +417,14 @@ class CompressedVideo:
         return motion_vector_bytes(frame), kind
 
     def _numbered_frames(self, key: Optional[int], deadline: Deadline,
-                         motion_only: bool = False
+                         motion_only: bool = False,
+                         first: Optional[int] = None
                          ) -> Iterator[Tuple[int, av.VideoFrame]]:
         """(display index, frame) from keyframe ``key`` (None: stream start).
+
+        ``first``: the first frame a motion-only pass needs (see
+        :meth:`_frames_from`; frames between the keyframe and it may be
+        left out).
 
         Output is in display order, so frames are counted from the first
         keyframe out of the decoder; timestamps place that keyframe and
@@ -405,7 +437,7 @@ class CompressedVideo:
         # A GOP without an I-frame (damaged head): trust the timestamps.
         keyless = index is not None and key is not None and (
             index.pict_types[key] != 'I')
-        for frame in self._frames_from(key, deadline, motion_only):
+        for frame in self._frames_from(key, deadline, motion_only, first):
             mapped = self._pts_to_frame.get(frame.pts)
             if self._sequential:
                 number += 1
@@ -427,13 +459,20 @@ class CompressedVideo:
             yield number, frame
 
     def _frames_from(self, key: Optional[int], deadline: Deadline,
-                     motion_only: bool = False) -> Iterator[av.VideoFrame]:
+                     motion_only: bool = False, first: Optional[int] = None
+                     ) -> Iterator[av.VideoFrame]:
         """Decoded frames after seeking to keyframe ``key`` (None: start).
 
         ``motion_only`` frames may come from a decoder that skips pixel
         work the motion vectors do not need (their pixels are not exact).
+        Such a pass over cached packets of a stream without B-frames
+        (:data:`SKIP_AHEAD_MOTION_CODECS`) decodes the keyframe and then
+        jumps to frame ``first``: the frames in between are neither needed
+        nor decoded.
         """
-        packets = self._cached_packets(key)
+        pixel_free = (motion_only
+                      and self.decoder_name in PIXEL_FREE_MOTION_CODECS)
+        packets = self._cached_packets(key, first if pixel_free else None)
         if packets is None:
             if key is None:
                 self._reopen()
@@ -441,7 +480,7 @@ class CompressedVideo:
                 self._seek(self._open_container(), key)
             packets = self._container.demux(self._stream)
         decoder = self._stream.codec_context
-        if motion_only and self.decoder_name in PIXEL_FREE_MOTION_CODECS:
+        if pixel_free:
             decoder = self._motion_only_decoder()
         decoder.flush_buffers()  # a new pass: forget earlier frames
         try:
@@ -459,12 +498,15 @@ class CompressedVideo:
                 self.path, f'decoding failed ({error}); the file is damaged '
                 '- re-encode or drop it') from None
 
-    def _cached_packets(self, key: Optional[int]
+    def _cached_packets(self, key: Optional[int], first: Optional[int] = None
                         ) -> Optional[Iterator[Optional[av.Packet]]]:
         """Packets from keyframe ``key`` on (None: the first), then a flush.
 
-        None where the packets are not in memory (large or unindexed
-        streams) or the keyframe has no packet position: then seek.
+        With ``first`` (a motion-only pass) and a stream whose decoder
+        allows it, the keyframe's packet and then those from frame
+        ``first`` on. None where the packets are not in memory (large or
+        unindexed streams) or the keyframe has no packet position: then
+        seek.
         """
         if self._packets is None:
             return None
@@ -476,8 +518,39 @@ class CompressedVideo:
                 if found is None:
                     return None
                 start = found
+        resume = self._skip_ahead_position(key, first)
+        if resume is not None and resume > start + 1:
+            return itertools.chain(
+                itertools.islice(self._packets, start, start + 1),
+                itertools.islice(self._packets, resume, None), (None,))
         return itertools.chain(itertools.islice(self._packets, start, None),
                                (None,))
+
+    def _skip_ahead_position(self, key: Optional[int], first: Optional[int]
+                             ) -> Optional[int]:
+        """List position of frame ``first``'s packet where a motion-only
+        pass may jump there from keyframe ``key``, else None.
+
+        H.264 predicts P-frame vectors from their spatial neighbours only,
+        and parses them whatever the reference pictures hold; so without
+        B-frames (whose direct modes read the reference's vectors) the
+        frames between an I-frame and ``first`` can be left out and the
+        vectors come out bit-identical (tests/codec/test_cmd_sample_same).
+        """
+        if (first is None or key is None
+                or self.decoder_name not in SKIP_AHEAD_MOTION_CODECS):
+            return None
+        full = self._full_index
+        if full.pict_types[key] != 'I' or self._has_b_frames:
+            return None
+        return self._packet_pos.get(int(full.pts[first]))
+
+    @property
+    def _has_b_frames(self) -> bool:
+        """True when the index holds a B-frame (counted once)."""
+        if self._b_frames is None:
+            self._b_frames = bool((self._full_index.pict_types == 'B').any())
+        return self._b_frames
 
     def _motion_only_decoder(self) -> av.CodecContext:
         """The stream's second decoder, for passes that need motion only."""

@@ -128,8 +128,15 @@ def test_benchmark_writes_rows_and_ratios(tmp_path, run_tool):
     for name in ('rgb_decode', 'mv_export', 'motion_field', 'keyframes',
                  'farneback', 'dis_medium'):
         assert rows[name]['unit'] == 'frames/s' and rows[name]['value'] > 0
-    for name in ('cmd_sample', 'mmaction_pyav_mv_sample'):
+    for name in ('cmd_sample', 'mmaction_pyav_mv_sample',
+                 'cmd_train_pipeline', 'cmd_sample_short_side_128',
+                 'cmd_train_pipeline_short_side_128'):
         assert rows[name]['unit'] == 'samples/s' and rows[name]['value'] > 0
+    small = rows['cmd_sample_short_side_128/cmd_sample']
+    assert small['value'] == pytest.approx(
+        rows['cmd_sample_short_side_128']['value']
+        / rows['cmd_sample']['value'], rel=0.01)
+    assert 'short side 128' in rows['cmd_sample_short_side_128']['video']
     ratio = rows['motion_field/mv_export']
     assert ratio['unit'] == 'ratio' and ratio['value'] == pytest.approx(
         rows['motion_field']['value'] / rows['mv_export']['value'], rel=0.01)

@@ -12,6 +12,9 @@ One process, one thread everywhere (FFmpeg decoder, OpenCV, torch). Rows
                   call, cropped and resized to 112x112 (cv2)        samples/s
   mmaction_pyav_mv_sample  the same sample with mmaction2's PyAVInit /
                   PyAVDecode / PyAVDecodeMotionVector + cv2        samples/s
+  cmd_train_pipeline  the same sample through the CMD pretraining config's
+                  train_pipeline (decode, crops, flips, colour
+                  augmentation, motion normalisation, packing)     samples/s
   farneback / dis_medium / tvl1   OpenCV optical flow on consecutive
                   grayscale frames (tvl1 only with opencv-contrib)  frames/s
 
@@ -19,8 +22,14 @@ plus ratio rows measured in the same run. Without VIDEO a 340x256 H.264
 test video (x264 CRF 23, about 600 kbit/s; GOP 16, no B-frames, as
 tools/data/reencode.py writes) is generated in a temporary folder.
 
+The recommended training format: each video is also re-encoded as
+``tools/data/reencode.py --short-side 128 --quality 23`` writes it (the
+size the network's 112x112 crops are taken from, x264's default CRF), and
+cmd_sample and cmd_train_pipeline are measured on that copy too (rows
+``..._short_side_128``, with their ratio to the source's row).
+
 Example:
-    python tools/analysis/benchmark_codec.py --json codec_bench.json
+    python tools/analysis/benchmark_codec.py --clock cpu --json codec_bench.json
 """
 from __future__ import annotations
 
@@ -40,6 +49,9 @@ import numpy as np
 from mmcmd.codec import CompressedVideo
 
 CROP = 112
+PIPELINE_CONFIG = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..',
+                           'configs', '_base_', 'datasets',
+                           'cmd_pretrain_ucf101.py')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -61,6 +73,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
                         help='wall time, or CPU time of this process (for '
                         'shared machines; all work here is single-threaded)')
+    parser.add_argument('--short-side', type=int, default=128,
+                        help='also measure the CMD sample on a re-encode '
+                        'with this short side (pixels; 0: skip)')
+    parser.add_argument('--quality', type=int, default=23,
+                        help='CRF of that re-encode (default 23, as the '
+                        'generated source; reencode.py --quality)')
+    parser.add_argument('--pipeline-config', default=PIPELINE_CONFIG,
+                        help='config whose train_pipeline the '
+                        'cmd_train_pipeline row runs (default: the CMD '
+                        'pretraining data config)')
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args(argv)
 
@@ -179,6 +201,26 @@ def cmd_sample(path: str, rng: np.random.Generator, samples: int) -> int:
     return samples
 
 
+def train_pipeline(config: str) -> Callable[[dict], dict]:
+    """The ``train_pipeline`` of ``config``, built from mmaction's registry."""
+    from mmaction.registry import TRANSFORMS
+    from mmcv.transforms import Compose
+    from mmengine.config import Config
+
+    import mmcmd.datasets.transforms  # noqa: F401  (registers them)
+    return Compose([TRANSFORMS.build(step)
+                    for step in Config.fromfile(config).train_pipeline])
+
+
+def pipeline_sample(path: str, pipeline: Callable[[dict], dict],
+                    samples: int) -> int:
+    """``samples`` packed training samples of ``path`` (numpy's global
+    random state drives the pipeline's sampling, as in a loader worker)."""
+    for _ in range(samples):
+        pipeline(dict(filename=path))
+    return samples
+
+
 def mmaction_sample(path: str, rng: np.random.Generator, samples: int,
                     keyframe_for: Callable[[int], int], num_frames: int
                     ) -> int:
@@ -276,15 +318,29 @@ def generated_video(folder: str, frames: int) -> str:
                                motion=(1.5, 0.5), gop=16, quality=23)
 
 
-def benchmark(path: str, args: argparse.Namespace) -> List[dict]:
-    """All rows for one video."""
+def training_format(path: str, folder: str, short_side: int,
+                    quality: int) -> str:
+    """``path`` re-encoded as ``tools/data/reencode.py --short-side N
+    --quality Q`` writes it (H.264, GOP 16, no B-frames, one reference)."""
+    from mmcmd.codec.encode import reencode
+    stem = osp.splitext(osp.basename(path))[0]
+    target = osp.join(folder, f'{stem}_short_side_{short_side}.mp4')
+    reencode(path, target, 'h264', short_side=short_side, quality=quality)
+    return target
+
+
+def benchmark(path: str, args: argparse.Namespace, folder: str
+              ) -> List[dict]:
+    """All rows for one video (re-encodes written into ``folder``)."""
     import cv2
     from tqdm import tqdm
     clock = timed(args.clock)
     rng = np.random.default_rng(args.seed)
+    np.random.seed(args.seed)  # the pipeline's sampling
     with CompressedVideo(path) as video:
         num_frames, index = video.num_frames, video.index
     gray = gray_frames(path, args.flow_frames)
+    pipeline = train_pipeline(args.pipeline_config)
     jobs = [
         ('rgb_decode', 'frames/s', lambda: rgb_decode(path)),
         ('mv_export', 'frames/s', lambda: mv_export(path)),
@@ -292,6 +348,8 @@ def benchmark(path: str, args: argparse.Namespace) -> List[dict]:
         ('keyframes', 'frames/s', lambda: motion_field(path, True)),
         ('cmd_sample', 'samples/s',
          lambda: cmd_sample(path, rng, args.samples)),
+        ('cmd_train_pipeline', 'samples/s',
+         lambda: pipeline_sample(path, pipeline, args.samples)),
         ('mmaction_pyav_mv_sample', 'samples/s',
          lambda: mmaction_sample(path, rng, args.mmaction_samples,
                                  index.keyframe_for, num_frames)),
@@ -300,15 +358,28 @@ def benchmark(path: str, args: argparse.Namespace) -> List[dict]:
     ]
     if hasattr(cv2, 'optflow'):
         jobs.append(('tvl1', 'frames/s', flow_rate('tvl1', gray[:4])))
+    ratios = [('motion_field', 'mv_export'), ('motion_field', 'farneback'),
+              ('cmd_sample', 'mmaction_pyav_mv_sample')]
+    if args.short_side:
+        small = training_format(path, folder, args.short_side,
+                                args.quality)
+        tag = f'_short_side_{args.short_side}'
+        jobs[6:6] = [
+            ('cmd_sample' + tag, 'samples/s',
+             lambda: cmd_sample(small, rng, args.samples)),
+            ('cmd_train_pipeline' + tag, 'samples/s',
+             lambda: pipeline_sample(small, pipeline, args.samples))]
+        ratios += [('cmd_sample' + tag, 'cmd_sample'),
+                   ('cmd_train_pipeline' + tag, 'cmd_train_pipeline')]
     rows = []
     for name, unit, work in tqdm(jobs, desc=osp.basename(path), unit='row'):
+        source = (f'{path}, re-encoded to short side {args.short_side} '
+                  f'(CRF {args.quality})' if '_short_side_' in name else path)
         rows.append(dict(name=name, value=round(measure(work, args.repeat,
                                                         clock), 2),
-                         unit=unit, video=path))
+                         unit=unit, video=source))
     value = {row['name']: row['value'] for row in rows}
-    for top, bottom in (('motion_field', 'mv_export'),
-                        ('motion_field', 'farneback'),
-                        ('cmd_sample', 'mmaction_pyav_mv_sample')):
+    for top, bottom in ratios:
         rows.append(dict(name=f'{top}/{bottom}', unit='ratio', video=path,
                          value=round(value[top] / max(value[bottom], 1e-9),
                                      3)))
@@ -322,13 +393,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         videos = args.videos or [generated_video(folder, args.frames)]
         rows: List[dict] = []
         for path in videos:
-            rows.extend(benchmark(path, args))
+            rows.extend(benchmark(path, args, folder))
         if not args.videos:
+            label = f'generated 340x256 H.264, {args.frames} frames'
             for row in rows:
-                row['video'] = f'generated 340x256 H.264, {args.frames} frames'
-    print(f"{'row':<34} {'value':>10}  unit")
+                row['video'] = row['video'].replace(videos[0], label)
+    print(f"{'row':<48} {'value':>10}  unit")
     for row in rows:
-        print(f"{row['name']:<34} {row['value']:>10.2f}  {row['unit']}")
+        print(f"{row['name']:<48} {row['value']:>10.2f}  {row['unit']}")
     if args.json:
         config = {k: v for k, v in vars(args).items() if k != 'json'}
         with open(args.json, 'w') as f:

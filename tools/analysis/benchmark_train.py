@@ -20,7 +20,6 @@ import time
 from typing import Callable, Dict, List
 
 import torch
-from mmaction.structures import ActionDataSample
 
 import mmcmd  # noqa: F401
 from mmcmd.models.presets import CLIP_BACKBONES, cmd_model_cfg
@@ -42,15 +41,53 @@ def parse_args(argv: List[str] = None) -> argparse.Namespace:
                    help='also measure with this autocast dtype')
     p.add_argument('--channels-last', action='store_true',
                    help='also measure with channels_last_3d memory format')
+    p.add_argument('--tiny', action='store_true',
+                   help='a depth-10, 8-channel model on 8x32x32 clips and '
+                   '4x32x32 motion: checks the script on a CPU in seconds '
+                   '(its figures mean nothing)')
     p.add_argument('--json', required=True, help='output file')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.clip_shape = (8, 32, 32) if args.tiny else (16, 112, 112)
+    args.motion_shape = (4, 32, 32) if args.tiny else (8, 112, 112)
+    return args
 
 
-def supervised_cfg(backbone: str, num_classes: int = 101) -> dict:
+#: what --tiny changes in the CMD model (as tests/configs/tiny_cmd_pretrain)
+TINY_MODEL = dict(
+    backbone=dict(depth=10, base_channels=8),
+    motion_backbone=dict(base_channels=8),
+    keyframe_backbone=dict(base_channels=8),
+    context_head=dict(hidden_channels=64, out_channels=32),
+    motion_head=dict(embed_dims=32, num_heads=2, num_encoder_layers=1,
+                     num_decoder_layers=1, feedforward_channels=32,
+                     hidden_channels=64, out_channels=32),
+    clip_shape=(8, 32, 32), motion_shape=(4, 32, 32), keyframe_shape=(32, 32))
+
+
+def _merged(base: dict, changes: dict) -> dict:
+    """``base`` with ``changes`` merged in, nested dicts key by key."""
+    out = dict(base)
+    for key, value in changes.items():
+        out[key] = (_merged(out[key], value) if isinstance(value, dict)
+                    and isinstance(out.get(key), dict) else value)
+    return out
+
+
+def cmd_cfg(args: argparse.Namespace) -> dict:
+    """The CMD model of ``--backbone`` (shrunk with ``--tiny``)."""
+    cfg = cmd_model_cfg(args.backbone)
+    return _merged(cfg, TINY_MODEL) if args.tiny else cfg
+
+
+def supervised_cfg(backbone: str, num_classes: int = 101,
+                   tiny: bool = False) -> dict:
     """Recognizer3D + I3DHead with the clip backbone of ``backbone``."""
     clip = dict(CLIP_BACKBONES[backbone])
+    if tiny:
+        clip = _merged(clip, TINY_MODEL['backbone'])
     clip.pop('out_indices', None)
-    channels = probe_output_shapes(clip, (3, 16, 112, 112))[-1][0]
+    shape = (8, 32, 32) if tiny else (16, 112, 112)
+    channels = probe_output_shapes(clip, (3, *shape))[-1][0]
     return dict(type='Recognizer3D', backbone=clip,
                 cls_head=dict(type='I3DHead', in_channels=channels,
                               num_classes=num_classes),
@@ -62,34 +99,40 @@ def make_steps(args: argparse.Namespace, device: torch.device,
     """name -> closure computing the training loss of one synthetic batch."""
     fmt = torch.channels_last_3d if channels_last else torch.contiguous_format
     b = args.batch
+    t, h, w = args.clip_shape
+    tm, hm, wm = args.motion_shape
 
     def clip(*shape):
         x = torch.randn(*shape, device=device)
         return x.contiguous(memory_format=fmt) if x.dim() == 5 else x
 
-    cmd = build_module(cmd_model_cfg(args.backbone)).to(device)
+    cmd = build_module(cmd_cfg(args)).to(device)
     cmd.init_weights()
     cmd = cmd.to(memory_format=fmt).train()
     cmd_inputs = dict(
-        imgs=clip(b, 3, 16, 112, 112), keyframe=torch.randn(b, 3, 112, 112,
-                                                             device=device),
-        motion=clip(b, 2, 8, 112, 112),
-        negative_motion=torch.randn(b, args.negatives, 2, 8, 112, 112,
+        imgs=clip(b, 3, t, h, w), keyframe=torch.randn(b, 3, h, w,
+                                                       device=device),
+        motion=clip(b, 2, tm, hm, wm),
+        negative_motion=torch.randn(b, args.negatives, 2, tm, hm, wm,
                                     device=device))
-    sup = build_module(supervised_cfg(args.backbone)).to(device)
+    sup = build_module(supervised_cfg(args.backbone, tiny=args.tiny)).to(
+        device)
     sup.init_weights()
     sup = sup.to(memory_format=fmt)
     sup.train()
-    sup_inputs = clip(b, 3, 16, 112, 112).unsqueeze(1)
-    samples = [ActionDataSample().set_gt_label(i % 101) for i in range(b)]
+    sup_inputs = clip(b, 3, t, h, w).unsqueeze(1)
+    labels = torch.arange(b, device=device) % 101
 
     def cmd_step() -> torch.Tensor:
         losses = cmd.loss(cmd_inputs)
         return losses['loss_context'] + losses['loss_motion']
 
     def sup_step() -> torch.Tensor:
-        losses = sup(sup_inputs, samples, mode='loss')
-        return sum(v for k, v in losses.items() if 'loss' in k)
+        # Recognizer3D's loss mode, less the head's top-k accuracy: mmaction
+        # computes it in numpy, which refuses the bf16 scores of autocast.
+        feats, _ = sup.extract_feat(sup_inputs)
+        scores = sup.cls_head(feats)
+        return sup.cls_head.loss_cls(scores.float(), labels)
 
     return {'cmd': (cmd, cmd_step), 'supervised': (sup, sup_step)}
 
@@ -135,14 +178,16 @@ def flop_rows(args: argparse.Namespace) -> List[dict]:
     counts of matmuls/convs, independent of the machine)."""
     from torch.utils.flop_counter import FlopCounterMode
     b, n = 2, args.negatives
+    t, h, w = args.clip_shape
+    tm, hm, wm = args.motion_shape
     totals = {}
     with torch.device('meta'):
-        cmd = build_module(cmd_model_cfg(args.backbone))
-        sup = build_module(supervised_cfg(args.backbone))
-        inputs = dict(imgs=torch.randn(b, 3, 16, 112, 112),
-                      keyframe=torch.randn(b, 3, 112, 112),
-                      motion=torch.randn(b, 2, 8, 112, 112),
-                      negative_motion=torch.randn(b, n, 2, 8, 112, 112))
+        cmd = build_module(cmd_cfg(args))
+        sup = build_module(supervised_cfg(args.backbone, tiny=args.tiny))
+        inputs = dict(imgs=torch.randn(b, 3, t, h, w),
+                      keyframe=torch.randn(b, 3, h, w),
+                      motion=torch.randn(b, 2, tm, hm, wm),
+                      negative_motion=torch.randn(b, n, 2, tm, hm, wm))
         labels = torch.zeros(b, dtype=torch.long)
         with FlopCounterMode(display=False) as counter:
             losses = cmd.loss(inputs)
@@ -188,7 +233,9 @@ def main(argv: List[str] = None) -> int:
     rows: List[dict] = flop_rows(args)
     config = dict(backbone=args.backbone, batch=args.batch, iters=args.iters,
                   warmup=args.warmup, negatives=args.negatives,
-                  clip='16x112x112', motion='8x112x112')
+                  tiny=args.tiny,
+                  clip='x'.join(map(str, args.clip_shape)),
+                  motion='x'.join(map(str, args.motion_shape)))
     for label, amp, channels_last in variants:
         results = {}
         for model_name, (model, step) in make_steps(
