@@ -19,10 +19,14 @@ from typing import List, Optional
 from mmengine.config import Config, DictAction
 
 import mmcmd
+from mmcmd.engine.runner_config import (
+    SMOKE_SAMPLES,
+    adapt_to_device,
+    build_runner,
+    fix_worker_settings,
+    smoke_config,
+)
 from mmcmd.utils import UnsafeCheckpointError
-
-#: videos per annotation list of a smoke run (``--smoke`` without N).
-SMOKE_SAMPLES = 8
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -94,77 +98,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             evaluator, (list, tuple)) else [evaluator, dump])
     cfg.load_from = args.checkpoint
     if args.smoke is not None:
-        apply_smoke(cfg, args.smoke)
+        smoke_config(cfg, args.smoke, training=False)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     return cfg
-
-
-def limit_dataset(dataset: dict, num: int) -> None:
-    """Keep the first ``num`` samples of a dataset config (its first ``num``
-    annotation lines), through retrieval and mmengine dataset wrappers."""
-    if 'gallery' in dataset and 'query' in dataset:  # VideoRetrievalDataset
-        limit_dataset(dataset['gallery'], num)
-        limit_dataset(dataset['query'], num)
-    elif isinstance(dataset.get('datasets', None), (list, tuple)):
-        for part in dataset['datasets']:
-            limit_dataset(part, num)
-    elif isinstance(dataset.get('dataset', None), dict):  # e.g. RepeatDataset
-        limit_dataset(dataset['dataset'], num)
-    else:
-        dataset['indices'] = num
-
-
-def apply_smoke(cfg: Config, num: int) -> Config:
-    """Shrink the test run: the first ``num`` videos of the test set, no
-    worker processes, a log line per iteration (``--cfg-options`` are
-    applied after it)."""
-    loader = cfg.test_dataloader
-    loader.num_workers = 0
-    loader.persistent_workers = False
-    limit_dataset(loader.dataset, num)
-    hooks = cfg.get('default_hooks', {})
-    if 'logger' in hooks:
-        hooks.logger.interval = 1
-    return cfg
-
-
-def fix_worker_settings(cfg: Config) -> Config:
-    """``persistent_workers`` only where there are workers to keep (torch's
-    DataLoader refuses ``persistent_workers=True`` with no workers)."""
-    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        loader = cfg.get(name, None)
-        if loader and not loader.get('num_workers', 0):
-            loader.persistent_workers = False
-    return cfg
-
-
-def adapt_to_device(cfg: Config) -> Config:
-    """Drop GPU-only settings when no GPU is present (SyncBN needs CUDA),
-    and record the distributed backend that will be used (gloo without CUDA,
-    ``MMCMD_DIST_BACKEND`` when set), so the logged config says it."""
-    import torch
-    cuda = torch.cuda.is_available()
-    if not cuda and cfg.get('sync_bn', None):
-        print('mmcmd: no GPU found, using per-process BatchNorm instead of '
-              'SyncBN', file=sys.stderr)
-        cfg.sync_bn = None
-    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
-    backend = os.environ.get('MMCMD_DIST_BACKEND',
-                             dist_cfg.get('backend', 'nccl'))
-    if not cuda and backend == 'nccl':
-        backend = 'gloo'
-    cfg.merge_from_dict(dict(env_cfg=dict(dist_cfg=dict(backend=backend))))
-    return cfg
-
-
-def build_runner(cfg: Config):
-    """The Runner named by ``runner_type``, or mmengine's default one."""
-    from mmaction.registry import RUNNERS
-    from mmengine.runner import Runner
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

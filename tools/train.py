@@ -20,11 +20,14 @@ from typing import List, Optional
 from mmengine.config import Config, DictAction
 
 import mmcmd
+from mmcmd.engine.runner_config import (
+    SMOKE_SAMPLES,
+    adapt_to_device,
+    build_runner,
+    fix_worker_settings,
+    smoke_config,
+)
 from mmcmd.utils import UnsafeCheckpointError
-
-LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-#: videos per annotation list of a smoke run (``--smoke`` without N).
-SMOKE_SAMPLES = 8
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -108,90 +111,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif args.seed is not None:
         cfg.randomness.seed = args.seed
     if args.smoke is not None:
-        apply_smoke(cfg, args.smoke)
+        smoke_config(cfg, args.smoke, training=True)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    return cfg
-
-
-def limit_dataset(dataset: dict, num: int) -> None:
-    """Keep the first ``num`` samples of a dataset config (its first ``num``
-    annotation lines), through retrieval and mmengine dataset wrappers."""
-    if 'gallery' in dataset and 'query' in dataset:  # VideoRetrievalDataset
-        limit_dataset(dataset['gallery'], num)
-        limit_dataset(dataset['query'], num)
-    elif isinstance(dataset.get('datasets', None), (list, tuple)):
-        for part in dataset['datasets']:
-            limit_dataset(part, num)
-    elif isinstance(dataset.get('dataset', None), dict):  # e.g. RepeatDataset
-        limit_dataset(dataset['dataset'], num)
-    else:
-        dataset['indices'] = num
-
-
-def apply_smoke(cfg: Config, num: int) -> Config:
-    """Shrink a config to a smoke run, consistently: the first ``num`` videos
-    of every dataset, a training batch of at most ``num`` (so one iteration
-    when ``num`` <= the batch), one epoch (or ``num`` iterations of an
-    iteration-based loop), validation after it, no worker processes, a log
-    line per iteration and one checkpoint at the end. ``--cfg-options`` are
-    applied after it, so any of these can still be overridden."""
-    for name in LOADERS:
-        loader = cfg.get(name, None)
-        if not loader:
-            continue
-        loader.num_workers = 0
-        loader.persistent_workers = False
-        if name == 'train_dataloader':
-            loader.batch_size = min(int(loader.batch_size), num)
-        limit_dataset(loader.dataset, num)
-    train_cfg = cfg.get('train_cfg', None)
-    if train_cfg:
-        if 'max_iters' in train_cfg:
-            train_cfg.max_iters = num
-        else:
-            train_cfg.max_epochs = 1
-        if 'val_interval' in train_cfg:
-            train_cfg.val_interval = 1
-    hooks = cfg.get('default_hooks', {})
-    if 'logger' in hooks:
-        hooks.logger.interval = 1
-    if 'checkpoint' in hooks:
-        hooks.checkpoint.interval = 1
-        hooks.checkpoint.max_keep_ckpts = 1
-    log_processor = cfg.get('log_processor', None)
-    if log_processor:
-        log_processor.window_size = 1
-    return cfg
-
-
-def fix_worker_settings(cfg: Config) -> Config:
-    """``persistent_workers`` only where there are workers to keep: a
-    shipped config's ``persistent_workers=True`` with ``num_workers=0``
-    (e.g. from --cfg-options) makes torch's DataLoader refuse to start."""
-    for name in LOADERS:
-        loader = cfg.get(name, None)
-        if loader and not loader.get('num_workers', 0):
-            loader.persistent_workers = False
-    return cfg
-
-
-def adapt_to_device(cfg: Config) -> Config:
-    """Drop GPU-only settings when no GPU is present (SyncBN needs CUDA),
-    and record the distributed backend that will be used (gloo without CUDA,
-    ``MMCMD_DIST_BACKEND`` when set), so the logged config says it."""
-    import torch
-    cuda = torch.cuda.is_available()
-    if not cuda and cfg.get('sync_bn', None):
-        print('mmcmd: no GPU found, training with per-process BatchNorm '
-              'instead of SyncBN', file=sys.stderr)
-        cfg.sync_bn = None
-    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
-    backend = os.environ.get('MMCMD_DIST_BACKEND',
-                             dist_cfg.get('backend', 'nccl'))
-    if not cuda and backend == 'nccl':
-        backend = 'gloo'
-    cfg.merge_from_dict(dict(env_cfg=dict(dist_cfg=dict(backend=backend))))
     return cfg
 
 
@@ -213,15 +135,6 @@ def check_train_size(runner) -> None:
         f'fewer than one batch of {loader.batch_size}{per} '
         f'(drop_last={loader.drop_last}): add videos to the list, or lower '
         'the batch with --cfg-options train_dataloader.batch_size=N')
-
-
-def build_runner(cfg: Config):
-    """The Runner named by ``runner_type``, or mmengine's default one."""
-    from mmaction.registry import RUNNERS
-    from mmengine.runner import Runner
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

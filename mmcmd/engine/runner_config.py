@@ -1,0 +1,121 @@
+"""Config adjustments shared by tools/train.py and tools/test.py.
+
+Each function takes an mmengine ``Config`` before the Runner is built and
+returns it, changed in place: a smoke run of any config, loader settings
+that torch accepts, and settings that follow the machine (SyncBN needs
+CUDA; the distributed backend actually used is recorded).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Dict
+
+from mmengine.config import Config
+
+#: the loaders of an mmengine config.
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+#: videos per annotation list of a smoke run (``--smoke`` without N).
+SMOKE_SAMPLES = 8
+
+
+def limit_dataset(dataset: Dict[str, Any], num: int) -> None:
+    """Keep the first ``num`` samples of a dataset config (its first ``num``
+    annotation lines), through retrieval and mmengine dataset wrappers."""
+    if 'gallery' in dataset and 'query' in dataset:  # VideoRetrievalDataset
+        limit_dataset(dataset['gallery'], num)
+        limit_dataset(dataset['query'], num)
+    elif isinstance(dataset.get('datasets', None), (list, tuple)):
+        for part in dataset['datasets']:
+            limit_dataset(part, num)
+    elif isinstance(dataset.get('dataset', None), dict):  # e.g. RepeatDataset
+        limit_dataset(dataset['dataset'], num)
+    else:
+        dataset['indices'] = num
+
+
+def smoke_config(cfg: Config, num: int = SMOKE_SAMPLES,
+                 training: bool = True) -> Config:
+    """Shrink a config to a smoke run, consistently.
+
+    Every loader: the first ``num`` videos of its dataset, no worker
+    processes; a log line per iteration. With ``training``: a training
+    batch of at most ``num`` (one iteration when ``num`` <= the batch), one
+    epoch (or ``num`` iterations of an iteration-based loop), validation
+    after it and one checkpoint at the end. Without: only the test loader
+    is touched.
+
+    Args:
+        cfg: the config, changed in place.
+        num: videos per dataset (annotation list).
+        training: shrink the training loop too (tools/train.py).
+    """
+    names = LOADERS if training else ('test_dataloader', )
+    for name in names:
+        loader = cfg.get(name, None)
+        if not loader:
+            continue
+        loader.num_workers = 0
+        loader.persistent_workers = False
+        if name == 'train_dataloader':
+            loader.batch_size = min(int(loader.batch_size), num)
+        limit_dataset(loader.dataset, num)
+    hooks = cfg.get('default_hooks', {})
+    if 'logger' in hooks:
+        hooks.logger.interval = 1
+    if not training:
+        return cfg
+    train_cfg = cfg.get('train_cfg', None)
+    if train_cfg:
+        if 'max_iters' in train_cfg:
+            train_cfg.max_iters = num
+        else:
+            train_cfg.max_epochs = 1
+        if 'val_interval' in train_cfg:
+            train_cfg.val_interval = 1
+    if 'checkpoint' in hooks:
+        hooks.checkpoint.interval = 1
+        hooks.checkpoint.max_keep_ckpts = 1
+    log_processor = cfg.get('log_processor', None)
+    if log_processor:
+        log_processor.window_size = 1
+    return cfg
+
+
+def fix_worker_settings(cfg: Config) -> Config:
+    """``persistent_workers`` only where there are workers to keep: a
+    shipped config's ``persistent_workers=True`` with ``num_workers=0``
+    (e.g. from --cfg-options) makes torch's DataLoader refuse to start."""
+    for name in LOADERS:
+        loader = cfg.get(name, None)
+        if loader and not loader.get('num_workers', 0):
+            loader.persistent_workers = False
+    return cfg
+
+
+def adapt_to_device(cfg: Config) -> Config:
+    """Drop GPU-only settings when no GPU is present (SyncBN needs CUDA),
+    and record the distributed backend that will be used (gloo without CUDA,
+    ``MMCMD_DIST_BACKEND`` when set), so the logged config says it."""
+    import torch
+    cuda = torch.cuda.is_available()
+    if not cuda and cfg.get('sync_bn', None):
+        print('mmcmd: no GPU found, using per-process BatchNorm instead of '
+              'SyncBN', file=sys.stderr)
+        cfg.sync_bn = None
+    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
+    backend = os.environ.get('MMCMD_DIST_BACKEND',
+                             dist_cfg.get('backend', 'nccl'))
+    if not cuda and backend == 'nccl':
+        backend = 'gloo'
+    cfg.merge_from_dict(dict(env_cfg=dict(dist_cfg=dict(backend=backend))))
+    return cfg
+
+
+def build_runner(cfg: Config):
+    """The Runner named by ``runner_type``, or mmengine's default one."""
+    from mmaction.registry import RUNNERS
+    from mmengine.runner import Runner
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
