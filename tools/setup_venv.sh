@@ -27,5 +27,5 @@ echo "[setup] installing the OpenMMLab stack and PyAV"
 "${PIP[@]}" --no-deps -r requirements/mmaction.txt
 echo "[setup] installing mmcmd (editable)"
 "${PIP[@]}" --no-deps --no-build-isolation -e .
-"$VENV/bin/python" -c "import mmcmd, mmaction.models, cv2, av; print('[setup] ok: mmcmd', mmcmd.__version__, '| av', av.__version__)"
+"$VENV/bin/python" -c "import mmcmd; mmcmd.register_all_modules(); import mmaction.models, cv2, av; print('[setup] ok: mmcmd', mmcmd.__version__, '| av', av.__version__)"
 echo "$want" > "$STAMP"
