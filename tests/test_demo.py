@@ -79,6 +79,7 @@ def test_quick_demo_writes_the_summary(quick_demo):
         assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 5000
     markdown = (work / 'summary.md').read_text()
     assert '| CMD |' in markdown and '| supervised unbiased |' in markdown
+    assert demo.QUICK_NOTE in markdown  # a quick run's numbers mean nothing
     assert 'unbiased probe' in stdout and 'ceiling (supervised' in stdout
     assert '[4/4]' in stdout  # progress lines of every stage
 

@@ -81,6 +81,9 @@ METRICS: Tuple[str, ...] = ('R@1', 'R@5', 'linear')
 FALLBACK_SETTINGS = dict(num_train_per_class=24, iterations=300,
                          object_size=None, scene_contrast=1.0)
 #: data of ``--quick`` (a seconds-long smoke run); one epoch of batch 8.
+#: what the table of a quick run says about its numbers.
+QUICK_NOTE = ('quick smoke run: one epoch on a handful of tiny videos; '
+              'these numbers check the plumbing and mean nothing')
 QUICK_DATA = dict(num_train_per_class=2, num_test_per_class=1,
                   size=(64, 64), num_frames=24)
 QUICK_BATCH = 8
@@ -864,6 +867,8 @@ def write_summary(out_dir: str, methods: Mapping, info: Mapping,
              'Values in percent; gap = test_same minus test_swapped '
              '(smaller means less scene bias); chance is 10 %.', '',
              format_table(methods, markdown=True), '']
+    if info.get('quick'):
+        lines += [f'**{QUICK_NOTE}**', '']
     lines += [f'- {line}' for line in verdict_lines(found)] + ['']
     lines += [f'- {key}: {value}' for key, value in info.items()
               if not isinstance(value, (dict, list))]
@@ -1106,6 +1111,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print()
     print(format_table(results))
     print()
+    if args.quick:
+        print(f'NOTE: {QUICK_NOTE}')
     for line in verdict_lines(verdicts(results)):
         print(f'- {line}')
     print()
