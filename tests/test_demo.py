@@ -456,7 +456,11 @@ def test_verdicts_state_the_comparisons():
     cmd = found['self_supervised']['cmd']
     assert cmd['beats_random_R@1'] is False  # 25 vs 50
     assert cmd['beats_random_unbiased_probe'] is True  # 40 vs 20
-    assert cmd['beats_rgb_contrast_unbiased_probe'] is True  # 40 vs 30
+    # 40 vs 30 on 100 queries is within two standard errors (13.4 points)
+    assert cmd['beats_rgb_contrast_unbiased_probe'] is False
+    found_1000 = demo.verdicts(methods, num_queries=1000)  # 4.2 points
+    assert found_1000['self_supervised']['cmd'][
+        'beats_rgb_contrast_unbiased_probe'] is True
     assert found['ceiling']['reached'] is True
     # The classifier misses the trap (35 % swapped), the probe shows it.
     assert found['trap']['shown'] is True

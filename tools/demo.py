@@ -24,6 +24,7 @@ import glob
 import inspect
 import io
 import json
+import math
 import os
 import os.path as osp
 import pickle
@@ -648,12 +649,16 @@ def gaps(methods: Mapping[str, Mapping[str, Any]]
             for name, result in methods.items()}
 
 
-def verdicts(methods: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
+def verdicts(methods: Mapping[str, Mapping[str, Any]],
+             num_queries: int = 100) -> Dict[str, Any]:
     """What the table shows, as data.
 
     ``self_supervised.<name>``: whether it beats random init and the RGB
-    baseline on test_swapped, by R@1 and by the unbiased probe (strictly
-    higher; None where a reference did not run). ``ceiling``: the
+    baseline on test_swapped, by R@1 and by the unbiased probe: higher by
+    more than two standard errors of the difference of two accuracies on
+    ``num_queries`` queries each (about 9-14 points at 100 queries), so a
+    difference within the noise of one seed is not a win; None where a
+    reference did not run. ``ceiling``: the
     supervised-unbiased classifier on test_swapped (unseen, scene
     independent of the class) and whether it reaches 90 %. ``trap``:
     whether the supervised-biased model scores >= 80 % on test_same and
@@ -665,10 +670,14 @@ def verdicts(methods: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
             return None
         mine, theirs = methods[name], methods[other]
         if key == 'R@1':
-            return mine['swapped']['R@1'] > theirs['swapped']['R@1']
-        return mine['unbiased_probe'] > theirs['unbiased_probe']
+            a, b = mine['swapped']['R@1'], theirs['swapped']['R@1']
+        else:
+            a, b = mine['unbiased_probe'], theirs['unbiased_probe']
+        error = math.sqrt((a * (1 - a) + b * (1 - b)) / num_queries)
+        return bool(a - b > 2 * max(error, 1 / num_queries))
 
-    out: Dict[str, Any] = {'self_supervised': {}}
+    out: Dict[str, Any] = {'self_supervised': {},
+                           'num_queries': int(num_queries)}
     for name in methods:
         if name in SUPERVISED or name == 'random':
             continue
@@ -710,6 +719,11 @@ def verdict_lines(found: Mapping[str, Any]) -> List[str]:
                          f"probe {word(result[f'beats_{other}_unbiased_probe'])}")
         lines.append(f"{LABELS.get(name, name)}: " + ('; '.join(parts)
                                                     or 'no reference ran'))
+    if found['self_supervised']:
+        lines.append(
+            "'yes' = higher by more than two standard errors of "
+            f"{found.get('num_queries', 100)} queries per split (one seed); "
+            "a smaller difference is noise")
     if 'ceiling' in found:
         ceiling = found['ceiling']
         lines.append(f"ceiling (supervised unbiased, {ceiling['readout']}): "
@@ -858,7 +872,7 @@ def write_summary(out_dir: str, methods: Mapping, info: Mapping,
     os.makedirs(out_dir, exist_ok=True)
     paths = {key: os.path.join(out_dir, f'summary.{key}')
              for key in ('json', 'md', 'png')}
-    found = verdicts(methods)
+    found = verdicts(methods, int(info.get('num_queries', 100)))
     summary = dict(methods=methods, gaps=gaps(methods), verdicts=found,
                    **info)
     with open(paths['json'], 'w') as file:
@@ -1091,6 +1105,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         maps[name] = dict(xy=project_2d(swapped, args.seed), labels=labels,
                           scenes=scenes)
     info = dict(
+        num_queries=count_lines(osp.join(biased_dir, 'test_swapped.txt')),
         seed=args.seed, quick=bool(args.quick), num_train_per_class=per_class,
         iterations=plan['iterations'], max_epochs=plan['max_epochs'],
         batch_size=batch, settings_source=source,
@@ -1113,7 +1128,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print()
     if args.quick:
         print(f'NOTE: {QUICK_NOTE}')
-    for line in verdict_lines(verdicts(results)):
+    for line in verdict_lines(verdicts(results, info['num_queries'])):
         print(f'- {line}')
     print()
     say(f"done: {', '.join(paths.values())}")
