@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from mmaction.structures import ActionDataSample
 from mmengine.model import BaseModel
 
-from ..selfsup.base import Features, build_module, final_map, global_pool
+from ..selfsup.base import Features, build_module, pooled_embedding
 
 Inputs = Union[torch.Tensor, Dict[str, torch.Tensor]]
 
@@ -62,12 +62,7 @@ class BaseEmbedder(BaseModel):
 
     def embed(self, clips: torch.Tensor) -> torch.Tensor:
         """(B, [num_clips,] 3, T, H, W) clips -> (B, C) video embeddings."""
-        if clips.dim() == 6:
-            b, n = clips.shape[:2]
-            emb = global_pool(final_map(self.extract_feat(clips.flatten(0, 1))))
-            emb = emb.view(b, n, -1).mean(dim=1)
-        else:
-            emb = global_pool(final_map(self.extract_feat(clips)))
+        emb = pooled_embedding(self.extract_feat, clips)
         return F.normalize(emb, dim=-1) if self.normalize else emb
 
     def forward(self, inputs: Inputs,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmaction.registry import MODELS
@@ -43,6 +43,17 @@ def final_map(features: Features) -> torch.Tensor:
 def global_pool(x: torch.Tensor) -> torch.Tensor:
     """(N, C, ...) -> (N, C) mean over every axis after the channels."""
     return x.flatten(2).mean(-1) if x.dim() > 2 else x
+
+
+def pooled_embedding(backbone: Callable[[torch.Tensor], Features],
+                     clips: torch.Tensor) -> torch.Tensor:
+    """(B, [num_clips,] 3, T, H, W) clips -> (B, C): the global average pool
+    of the backbone's final map, averaged over the clips of each video."""
+    if clips.dim() == 6:
+        b, n = clips.shape[:2]
+        emb = global_pool(final_map(backbone(clips.flatten(0, 1))))
+        return emb.view(b, n, -1).mean(dim=1)
+    return global_pool(final_map(backbone(clips)))
 
 
 class BaseSelfSupervisor(BaseModel):
@@ -118,11 +129,7 @@ class BaseSelfSupervisor(BaseModel):
 
     def embed(self, clips: torch.Tensor) -> torch.Tensor:
         """(B, [num_clips,] 3, T, H, W) clips -> (B, C) video embeddings."""
-        if clips.dim() == 6:
-            b, n = clips.shape[:2]
-            emb = global_pool(final_map(self.extract_feat(clips.flatten(0, 1))))
-            return emb.view(b, n, -1).mean(dim=1)
-        return global_pool(final_map(self.extract_feat(clips)))
+        return pooled_embedding(self.extract_feat, clips)
 
     def forward(self, inputs: Inputs,
                 data_samples: Optional[List[ActionDataSample]] = None,
