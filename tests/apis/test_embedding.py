@@ -223,3 +223,18 @@ def test_embedder_has_its_own_base_and_backbone_keys_only(weights, tmp_path):
     with pytest.raises(KeyError, match='tools/convert/'):
         model.load_state_dict({'head.fc.weight': torch.zeros(1)},
                               strict=False)
+
+
+def test_training_checkpoint_loads_its_backbone_and_summarises_the_rest(
+        weights):
+    """A CMD / Recognizer3D checkpoint holds other modules: the embedder
+    takes the backbone, names the rest in one line, and reports no
+    unexpected key (mmengine's loader prints each unexpected key)."""
+    model = build_module(Config.fromfile(CONFIG).model)
+    state = {f'backbone.{k}': v.clone() for k, v in weights.items()}
+    state['motion_backbone.conv.weight'] = torch.zeros(2)
+    state['context_head.fc.weight'] = torch.zeros(3)
+    result = model.load_state_dict(dict(state), strict=True)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    for key, value in weights.items():
+        assert torch.equal(model.state_dict()[f'backbone.{key}'], value)

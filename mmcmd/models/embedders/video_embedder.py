@@ -4,8 +4,13 @@ from __future__ import annotations
 from typing import Optional
 
 from mmaction.registry import MODELS
+from mmengine.logging import MMLogger
 
-from ...utils.checkpoint import select_prefix
+from ...utils.checkpoint import (
+    format_load_summary,
+    load_summary,
+    select_prefix,
+)
 from .base import BaseEmbedder
 
 
@@ -46,4 +51,20 @@ class VideoEmbedder(BaseEmbedder):
                       hint='no weight would be loaded into VideoEmbedder. '
                       'Convert ModelScope or official checkpoints with '
                       'tools/convert/ first')
+        # A training checkpoint (CMD, Recognizer3D) holds other modules too:
+        # say in one line what is used instead of a list of every unexpected
+        # key, and drop them (``state_dict`` is the loader's own copy).
+        own = tuple(f'{prefix}{name}.' for name, _ in self.named_children())
+        keys = [k for k in state_dict if k.startswith(prefix)]
+        foreign = [k for k in keys if not k.startswith(own)]
+        if foreign:
+            backbone = prefix + 'backbone.'
+            summary = load_summary(
+                [k[len(prefix):] for k in keys], 'backbone.',
+                [k[len(backbone):] for k in keys if k.startswith(backbone)])
+            MMLogger.get_current_instance().info(
+                'VideoEmbedder: ' + format_load_summary(
+                    summary, 'the checkpoint', target='its backbone'))
+            for key in foreign:
+                del state_dict[key]
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
