@@ -9,7 +9,12 @@ import torch.nn.functional as F
 from mmaction.structures import ActionDataSample
 from mmengine.model import BaseModel
 
-from ..selfsup.base import Features, build_module, pooled_embedding
+from ..selfsup.base import (
+    Features,
+    build_data_preprocessor,
+    build_module,
+    pooled_embedding,
+)
 
 Inputs = Union[torch.Tensor, Dict[str, torch.Tensor]]
 
@@ -40,13 +45,9 @@ class BaseEmbedder(BaseModel):
                  data_preprocessor: Optional[Union[dict, torch.nn.Module]]
                  = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='CMDDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            # mmaction's registry, so no default scope needs to be set.
-            data_preprocessor = build_module(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=build_data_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
         self.backbone_cfg = copy.deepcopy(backbone)
         self.backbone = build_module(backbone)
         self.normalize = normalize

@@ -56,6 +56,16 @@ def pooled_embedding(backbone: Callable[[torch.Tensor], Features],
     return global_pool(final_map(backbone(clips)))
 
 
+def build_data_preprocessor(
+        cfg: Optional[Union[dict, torch.nn.Module]]) -> torch.nn.Module:
+    """The data preprocessor of a model: built from ``cfg`` in mmaction's
+    registry (no default scope needed), ``CMDDataPreprocessor`` when None,
+    a module as it is."""
+    if cfg is None:
+        cfg = dict(type='CMDDataPreprocessor')
+    return build_module(cfg) if isinstance(cfg, dict) else cfg
+
+
 class BaseSelfSupervisor(BaseModel):
     """Builds the clip ``backbone`` and ``neck``; gives ``tensor`` and
     ``predict`` modes.
@@ -81,13 +91,9 @@ class BaseSelfSupervisor(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
                  neck: Optional[dict] = None) -> None:
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='CMDDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            # mmaction's registry, so no default scope needs to be set.
-            data_preprocessor = build_module(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=build_data_preprocessor(data_preprocessor),
+            init_cfg=init_cfg)
         self.backbone_cfg = copy.deepcopy(backbone)
         self.backbone = build_module(backbone)
         self.neck = build_module(neck) if neck is not None else None
