@@ -276,11 +276,42 @@ def silence_pkg_resources_deprecation() -> bool:
     return True
 
 
+def skip_multimodal_with_transformers_5() -> bool:
+    """Keep ``import mmaction.models`` working next to transformers >= 5.
+
+    mmaction2 1.2.0 imports its multimodal models (VindLU) whenever
+    ``transformers>=4.28.0`` is installed
+    (``mmaction/utils/dependency.py``: ``WITH_MULTIMODAL``), and they import
+    ``apply_chunking_to_forward`` from ``transformers.modeling_utils``,
+    which transformers 5 removed: ``import mmaction.models`` then raises
+    ImportError although no video model needs transformers. With
+    transformers 5 or newer we mark the multimodal extra as absent, so
+    mmaction registers its placeholders (which explain the missing
+    dependency when someone builds a VindLU model) instead.
+    """
+    try:
+        version = importlib.metadata.version('transformers')
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    try:
+        major = int(version.split('.')[0])
+    except ValueError:
+        return False
+    if major < 5:
+        return False
+    import mmaction.utils.dependency as dependency
+    if not dependency.WITH_MULTIMODAL:
+        return False
+    dependency.WITH_MULTIMODAL = False
+    return True
+
+
 FIXES: List[Callable[[], bool]] = [
     silence_mmcv_lite_ops_warning,
     silence_pkg_resources_deprecation,
     provide_importlib_metadata,
     provide_missing_drn,
+    skip_multimodal_with_transformers_5,
     replace_pkg_resources_in_mmengine,
     allow_mmengine_checkpoints_with_weights_only,
     refuse_unsafe_checkpoints_clearly,

@@ -985,7 +985,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         QUICK_DATA['num_train_per_class'] if args.quick
         else settings['num_train_per_class']))
     data = dict(QUICK_DATA) if args.quick else {}
-    data.update(num_train_per_class=per_class, workers=max(1, args.jobs),
+    # Rendering is per video and seeded by it: every core helps.
+    data.update(num_train_per_class=per_class,
+                workers=max(1, args.jobs, os.cpu_count() or 1),
                 **generator_kwargs(settings))
     batch = QUICK_BATCH if args.quick else 16
     plan = schedule(1 if args.quick else (args.iterations
