@@ -72,6 +72,7 @@ DEFAULT_METHODS = ('cmd', 'rgb_contrast', 'random', 'supervised_biased',
 #: display labels of the methods.
 LABELS: Dict[str, str] = {
     'cmd': 'CMD', 'rgb_contrast': 'RGB contrast', 'random': 'random init',
+    'dsm': 'DSM', 'dsmtriplet': 'DSM (triplet)', 'mlfo': 'MLFO',
     'supervised_biased': 'supervised biased',
     'supervised_unbiased': 'supervised unbiased'}
 #: evaluation splits: summary key -> annotation file stem.
@@ -947,6 +948,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         default={}, metavar='KEY=VALUE',
                         help='overrides of every training config (all '
                         'methods alike)')
+    parser.add_argument('--publish', metavar='DIR',
+                        help='copy each method\'s final checkpoint into DIR '
+                        '(sha256-named) and list it with its measured '
+                        'retrieval metrics in DIR/metafile.yml and, unless '
+                        '--quick, configs/synthetic/metafile.yml '
+                        '(docs/model_zoo.md)')
     return parser.parse_args(argv)
 
 
@@ -1125,6 +1132,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         checkpoints=checkpoints, cfg_options=dict(args.cfg_options))
     paths = write_summary(work, results, info, maps)
     check_summary({'methods': results})
+    if args.publish:
+        from mmcmd.utils.zoo import publish_demo
+        for entry in publish_demo(
+                work, args.publish, REPO, ' '.join(
+                    ['python tools/demo.py', *(argv or sys.argv[1:])]),
+                None if args.quick else osp.join(CONFIGS, 'metafile.yml')):
+            say(f"  published {entry['Name']}: {entry['Weights']}")
     print()
     print(format_table(results))
     print()

@@ -30,3 +30,22 @@ def test_benchmark_rows_and_reference(tmp_path):
             / rows[f'chunked_{precision}']['value'])
     # 60 x 90 float64 similarities alone are 43 KB.
     assert rows['sort_float64_peak_memory']['value'] > 0.04
+
+
+def test_search_rows_compare_numpy_faiss_and_ivf(tmp_path):
+    pytest.importorskip('faiss')
+    tool = load_tool('tools/analysis/benchmark_retrieval.py')
+    out = tmp_path / 'search.json'
+    assert tool.main(['--skip-compare', '--search', '2000',
+                      '--search-dim', '16', '--search-queries', '30',
+                      '--search-clusters', '20', '--json', str(out)]) == 0
+    rows = {r['name']: r['value']
+            for r in json.loads(out.read_text())['rows']}
+    # Exact search: faiss and numpy agree neighbour for neighbour.
+    assert rows['search_flat_same_neighbours'] == 1
+    assert 0.0 <= rows['search_ivf_recall_at_k'] <= 1.0
+    assert rows['search_collection'] == 2000
+    assert rows['search_faiss_ivf_ms_per_query'] == pytest.approx(
+        1000 * rows['search_faiss_ivf_query'] / 30)
+    # faiss's minimum of 39 training vectors per cell bounds nlist.
+    assert 1 <= rows['search_ivf_nlist'] <= 2000 // 39

@@ -23,6 +23,14 @@ With ``--large`` (minutes; never part of the tests), rows ``large_*`` time
 the chunked metric alone on a Kinetics-400-sized problem, 20k queries x
 240k gallery of 2048-d embeddings by default, and report its peak memory.
 
+With ``--search N``, rows ``search_*`` time mmcmd.apis.EmbeddingGallery (what
+tools/search.py runs) on a collection of N clustered embeddings
+(``--search-dim``, ``--search-clusters`` centres plus noise, so that IVF
+cells mean something) and ``--search-queries`` queries of the same law:
+numpy exact search, faiss exact (IndexFlatIP) build and search, the IVF
+index's training, search and its recall@10 against exact search, and
+whether numpy and faiss return the same neighbours.
+
 On a shared machine, CPU time is the steadier figure, and with one BLAS
 thread (OPENBLAS_NUM_THREADS=1) it is not inflated by threads waiting for
 a core; the environment's thread settings are recorded in the JSON.
@@ -32,6 +40,8 @@ Examples:
     OPENBLAS_NUM_THREADS=1 python tools/analysis/benchmark_retrieval.py
     python tools/analysis/benchmark_retrieval.py --skip-compare --large \\
         --json retrieval_large.json
+    python tools/analysis/benchmark_retrieval.py --skip-compare \\
+        --search 100000 --json search_100k.json
 """
 from __future__ import annotations
 
@@ -80,6 +90,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--large-gallery', type=int, default=240000)
     parser.add_argument('--large-dim', type=int, default=2048)
     parser.add_argument('--large-classes', type=int, default=400)
+    parser.add_argument('--search', type=int, default=0, metavar='N',
+                        help='also time search over a collection of N '
+                        'embeddings (rows search_*; 0: no)')
+    parser.add_argument('--search-dim', type=int, default=512)
+    parser.add_argument('--search-queries', type=int, default=1000)
+    parser.add_argument('--search-clusters', type=int, default=1000)
+    parser.add_argument('--search-k', type=int, default=10)
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args(argv)
 
@@ -192,6 +209,65 @@ def large_rows(args: argparse.Namespace) -> List[dict]:
             dict(name='large_R@1', value=recall['R@1'], unit='fraction')]
 
 
+def clustered(count: int, centres: np.ndarray, rng: np.random.Generator
+              ) -> np.ndarray:
+    """``count`` vectors: a random centre each plus Gaussian noise."""
+    noise = rng.standard_normal((count, centres.shape[1]), dtype=np.float32)
+    return centres[rng.integers(0, len(centres), count)] + 0.5 * noise
+
+
+def search_rows(args: argparse.Namespace) -> List[dict]:
+    """EmbeddingGallery (tools/search.py) on N clustered embeddings."""
+    from mmcmd.apis.search import EmbeddingGallery
+    rng = np.random.default_rng(args.seed)
+    centres = rng.standard_normal((args.search_clusters, args.search_dim),
+                                  dtype=np.float32)
+    vectors = clustered(args.search, centres, rng)
+    queries = clustered(args.search_queries, centres, rng)
+    paths = [f'video_{i:07d}.mp4' for i in range(args.search)]
+    k = args.search_k
+    rows: List[dict] = []
+
+    def timed(name: str, work: Callable[[], object]) -> object:
+        start = time.perf_counter()
+        result = work()
+        rows.append(dict(name=name, value=time.perf_counter() - start,
+                         unit='s'))
+        return result
+
+    exact = timed('search_numpy_build', lambda: EmbeddingGallery(
+        vectors, paths, use_faiss=False))
+    _, numpy_rows = timed('search_numpy_query',
+                          lambda: exact.topk(queries, k))
+    flat = timed('search_faiss_flat_build', lambda: EmbeddingGallery(
+        vectors, paths, use_faiss=True))
+    _, flat_rows = timed('search_faiss_flat_query',
+                         lambda: flat.topk(queries, k))
+    rows.append(dict(name='search_flat_same_neighbours',
+                     value=int(np.array_equal(numpy_rows, flat_rows)),
+                     unit='flag'))
+    ivf = timed('search_faiss_ivf_train', lambda: EmbeddingGallery(
+        vectors, paths, use_faiss=True, index='ivf'))
+    _, ivf_rows = timed('search_faiss_ivf_query',
+                        lambda: ivf.topk(queries, k))
+    found = sum(len(set(a) & set(b)) for a, b in zip(numpy_rows, ivf_rows))
+    rows += [dict(name='search_ivf_recall_at_k',
+                  value=found / numpy_rows.size, unit='fraction'),
+             dict(name='search_ivf_nlist', value=ivf.nlist, unit='cells'),
+             dict(name='search_ivf_nprobe', value=ivf.nprobe, unit='cells'),
+             dict(name='search_collection', value=args.search,
+                  unit='videos'),
+             dict(name='search_queries', value=args.search_queries,
+                  unit='queries')]
+    for name in ('numpy', 'faiss_flat', 'faiss_ivf'):
+        seconds = next(r['value'] for r in rows
+                       if r['name'] == f'search_{name}_query')
+        rows.append(dict(name=f'search_{name}_ms_per_query',
+                         value=1000 * seconds / args.search_queries,
+                         unit='ms'))
+    return rows
+
+
 def machine_info() -> Dict[str, object]:
     """Where the numbers were measured."""
     return dict(platform=platform.platform(), processor=platform.processor()
@@ -211,6 +287,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     rows = [] if args.skip_compare else compare_rows(args)
     if args.large:
         rows += large_rows(args)
+    if args.search:
+        rows += search_rows(args)
     for row in rows:
         print(f"{row['name']:34s} {row['value']:12.4g} {row['unit']}")
     if args.json:
