@@ -9,7 +9,11 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+# Key-side gradients as in the reference code: 1 / world size of the exact
+# gradient (key_grad_scale='exact' gives the exact one; README.md).
 model = dict(
+    context_head=dict(loss=dict(key_grad_scale='reference')),
+    motion_head=dict(loss=dict(key_grad_scale='reference')),
     backbone=dict(
         _delete_=True,
         type='ResNet2Plus1d',

@@ -10,6 +10,13 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+# Gradients through the keys gathered from all GPUs as in the reference
+# code: 1 / world size of the exact gradient on the key side
+# (key_grad_scale='exact' gives the exact one; configs/cmd/README.md).
+model = dict(
+    context_head=dict(loss=dict(key_grad_scale='reference')),
+    motion_head=dict(loss=dict(key_grad_scale='reference')))
+
 data_root = 'data/custom/videos'
 ann_file_train = 'data/custom/train_list.txt'
 train_dataloader = dict(dataset=dict(ann_file=ann_file_train,

@@ -6,6 +6,13 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+# Gradients through the keys gathered from all GPUs as in the reference
+# code: 1 / world size of the exact gradient on the key side
+# (key_grad_scale='exact' gives the exact one; configs/cmd/README.md).
+model = dict(
+    context_head=dict(loss=dict(key_grad_scale='reference')),
+    motion_head=dict(loss=dict(key_grad_scale='reference')))
+
 # a checkpoint every 5 epochs, only the newest kept (with the optimizer
 # state that --resume needs; docs/workflows.md, "Checkpoints")
 default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=1,

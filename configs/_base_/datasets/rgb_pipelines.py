@@ -5,11 +5,15 @@
 # mmaction2's transforms.
 clip_len = 16
 frame_interval = 4
+# Finetuning augmentation in the reference's order: rotation by up to
+# +-10 degrees (one angle per clip), random resized crop (area 0.2-1),
+# flip, blur and colour jitter.
 finetune_train_pipeline = [
     dict(type='CompressedVideoInit'),
     dict(type='SampleFrames', clip_len=clip_len,
          frame_interval=frame_interval, num_clips=1),
     dict(type='CMDDecode'),
+    dict(type='RandomRotation', max_angle=10),
     dict(type='RandomResizedCrop', area_range=(0.2, 1.0)),
     dict(type='Resize', scale=(112, 112), keep_ratio=False),
     dict(type='Flip', flip_ratio=0.5),

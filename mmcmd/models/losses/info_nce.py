@@ -1,7 +1,7 @@
 """InfoNCE with keys gathered from every rank (gradients flow back to owners)."""
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.distributed as dist
@@ -16,41 +16,57 @@ def _world() -> Tuple[int, int]:
     return 0, 1
 
 
+#: values of ``key_grad_scale``: the exact gradient, or the reference
+#: implementation's (1 / world size of it).
+KEY_GRAD_SCALES = ('exact', 'reference')
+
+
 class _GatherWithGrad(torch.autograd.Function):
     """all_gather whose backward sums the gradients of all ranks, then slices.
 
     Every rank's loss depends on every rank's keys, so the gradient of a local
     key is the sum over ranks of each rank's loss gradient (what the
-    all-reduce gives); DDP then averages parameter gradients over ranks.
+    all-reduce gives), times ``grad_scale``; DDP then averages parameter
+    gradients over ranks.
     """
 
     @staticmethod
-    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, tensor: torch.Tensor,
+                grad_scale: float = 1.0) -> torch.Tensor:
         rank, world = _world()
         ctx.rank, ctx.size = rank, tensor.shape[0]
+        ctx.grad_scale = grad_scale
         parts = [torch.empty_like(tensor) for _ in range(world)]
         dist.all_gather(parts, tensor.contiguous())
         return torch.cat(parts, dim=0)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+    def backward(ctx, grad: torch.Tensor
+                 ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         grad = grad.contiguous()
         dist.all_reduce(grad, op=dist.ReduceOp.SUM)
         start = ctx.rank * ctx.size
-        return grad[start:start + ctx.size]
+        local = grad[start:start + ctx.size]
+        if ctx.grad_scale != 1.0:
+            local = local * ctx.grad_scale
+        return local, None
 
 
-def gather_with_grad(tensor: torch.Tensor) -> Tuple[torch.Tensor, int]:
+def gather_with_grad(tensor: torch.Tensor, grad_scale: float = 1.0
+                     ) -> Tuple[torch.Tensor, int]:
     """Concatenate ``tensor`` (N, ...) of all ranks on dim 0, keeping autograd.
 
     Returns the gathered tensor (world * N, ...) and the row offset of this
-    rank's slice. Every rank must pass the same shape. Without an initialised
-    process group it returns ``(tensor, 0)``.
+    rank's slice. Every rank must pass the same shape. The gradient that
+    reaches ``tensor`` is the sum over ranks times ``grad_scale`` (1 gives
+    the exact gradient of the sum of the ranks' losses). Without an
+    initialised process group it returns ``(tensor, 0)``.
     """
     rank, world = _world()
     if world == 1:
         return tensor, 0
-    return _GatherWithGrad.apply(tensor), rank * tensor.shape[0]
+    return (_GatherWithGrad.apply(tensor, float(grad_scale)),
+            rank * tensor.shape[0])
 
 
 def info_nce(query: torch.Tensor, keys: torch.Tensor, labels: torch.Tensor,
@@ -81,16 +97,38 @@ class GatheredInfoNCE(nn.Module):
     :mod:`mmcmd.models.losses`), so heads build it from
     ``loss=dict(type='GatheredInfoNCE', temperature=0.1)``.
 
+    Gradients through the gathered keys: with ``key_grad_scale='exact'``
+    each local key receives the exact gradient of the sum of every rank's
+    loss, so after DDP averages over W ranks the parameters get the
+    gradient of the mean loss, equal to one process training on the whole
+    batch. ``'reference'`` divides that key-side gradient by W, as the
+    reference CMD code does (it sums the key gradients over GPUs and divides
+    by the world size before DDP's own averaging): the key encoders and
+    their heads then learn at 1/W of the exact rate while queries are
+    unchanged. One process (W = 1) is the same in both modes.
+
     Args:
         temperature: divides the query-key dot products (logits).
         loss_weight: factor of the returned loss.
+        key_grad_scale: ``'exact'`` or ``'reference'`` (1 / world size on
+            the key side), see above.
     """
 
-    def __init__(self, temperature: float = 0.1,
-                 loss_weight: float = 1.0) -> None:
+    def __init__(self, temperature: float = 0.1, loss_weight: float = 1.0,
+                 key_grad_scale: str = 'exact') -> None:
         super().__init__()
+        if key_grad_scale not in KEY_GRAD_SCALES:
+            raise ValueError(f'key_grad_scale must be one of '
+                             f'{KEY_GRAD_SCALES}, got {key_grad_scale!r}')
         self.temperature = temperature
         self.loss_weight = loss_weight
+        self.key_grad_scale = key_grad_scale
+
+    def key_gradient_factor(self) -> float:
+        """Factor on the exact key-side gradient (1 or 1 / world size)."""
+        if self.key_grad_scale == 'reference':
+            return 1.0 / _world()[1]
+        return 1.0
 
     def forward(self, query: torch.Tensor,
                 keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -99,11 +137,13 @@ class GatheredInfoNCE(nn.Module):
             raise ValueError(f'{query.shape[0]} queries but only '
                              f'{keys.shape[0]} keys; every query needs its '
                              'positive key at the same local index.')
-        all_keys, offset = gather_with_grad(keys)
+        all_keys, offset = gather_with_grad(keys,
+                                            self.key_gradient_factor())
         labels = torch.arange(query.shape[0], device=query.device) + offset
         loss, accuracy = info_nce(query, all_keys, labels, self.temperature)
         return loss * self.loss_weight, accuracy
 
     def extra_repr(self) -> str:
         return (f'temperature={self.temperature}, '
-                f'loss_weight={self.loss_weight}')
+                f'loss_weight={self.loss_weight}, '
+                f'key_grad_scale={self.key_grad_scale!r}')
