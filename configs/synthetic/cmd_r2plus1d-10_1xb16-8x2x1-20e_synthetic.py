@@ -35,7 +35,7 @@ model = dict(
     data_preprocessor={{_base_.data_preprocessor}})
 
 train_pipeline = [
-    dict(type='CompressedVideoInit'),
+    dict(type='CompressedVideoInit', check_motion=True),
     dict(type='CMDSampleFrames', clip_len=clip_len,
          frame_interval=frame_interval, future_gap=2, motion_len=4,
          num_negatives=2, keyframe_margin=5),

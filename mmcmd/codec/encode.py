@@ -29,9 +29,10 @@ def encoder_options(encoder: str, gop: int, bframes: int = 0, refs: int = 1,
                     pyramid: bool = False) -> Dict[str, str]:
     """FFmpeg private options for a fixed GOP with the asked B/ref setup.
 
-    ``quality`` is the CRF for libx264/libx265/libvpx-vp9 and the constant
-    quantiser for mpeg4/mpeg2video (lower is better); ``pyramid`` lets x264
-    use B-frames as references.
+    ``quality`` is the CRF for libx264/libx265/libvpx-vp9 (default 18 / 20
+    / 20) and the constant quantiser for mpeg4/mpeg2video (default 1, as
+    the CMD reference's data); lower is better. ``pyramid`` lets x264 use
+    B-frames as references.
     """
     if encoder == 'libx264':
         params = (f'keyint={gop}:min-keyint={gop}:scenecut=0:bframes={bframes}'
@@ -45,7 +46,7 @@ def encoder_options(encoder: str, gop: int, bframes: int = 0, refs: int = 1,
         return {'x265-params': params, 'crf': str(quality or 20)}
     if encoder == 'libvpx-vp9':
         return {'g': str(gop), 'crf': str(quality or 20), 'b:v': '0'}
-    return {'g': str(gop), 'bf': str(bframes), 'qscale': str(quality or 3),
+    return {'g': str(gop), 'bf': str(bframes), 'qscale': str(quality or 1),
             'flags': '+qscale', 'me_range': '24'}
 
 
@@ -79,7 +80,7 @@ def output_size(width: int, height: int,
     return max(2, int(width) // 2 * 2), max(2, int(height) // 2 * 2)
 
 
-def reencode(src: str, dst: str, codec: str = 'h264', gop: int = 16,
+def reencode(src: str, dst: str, codec: str = 'h264', gop: int = 12,
              size: Optional[Tuple[int, int]] = None,
              short_side: Optional[int] = None, quality: Optional[int] = None,
              preset: str = 'medium') -> int:

@@ -302,6 +302,14 @@ class CMDVideoDataset(SkipBadVideosMixin, VideoDataset):
         if unreadable:
             message += (f'; {unreadable} unreadable files kept for '
                         'skip_bad_videos')
+        if data_list and not kept:
+            raise ValueError(
+                f'{self.ann_file}: all {len(data_list)} videos are shorter '
+                f'than the {span} frames a sample spans, so '
+                "short_videos='drop' leaves nothing to train on. Use longer "
+                "videos, or keep them with --cfg-options "
+                "train_dataloader.dataset.short_videos=loop (the future "
+                'motion window then wraps to the start of the video).')
         if self.dropped_videos or unreadable:
             logger.warning(message)
         else:

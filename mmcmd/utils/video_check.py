@@ -19,13 +19,16 @@ def check_video(path: str, require_motion: bool = True, min_frames: int = 1,
     Returns a dict with ``path``, ``ok``, ``reason`` (empty when ok) and,
     as far as they could be read, ``codec``, ``width``, ``height``, ``fps``,
     ``num_frames``, ``num_keyframes``, ``gop_mean``, ``gop_max``,
-    ``pict_types`` (counts of I/P/B) and ``motion_vectors``.
+    ``pict_types`` (counts of I/P/B), ``motion_vectors`` and ``motion``:
+    the verdict of :func:`mmcmd.codec.motion_verdict` as text (``exact``,
+    ``approximate: <reason>`` or ``none: <reason>``; None when the file
+    could not be indexed).
     ``require_motion`` makes a video without motion vectors (HEVC/VP9/AV1,
     all-intra) not ok; ``full_decode`` decodes every frame instead of the
     first and last GOP.
     """
-    from mmcmd.codec import CodecError, CompressedVideo
-    report: Dict = dict(path=path, ok=False, reason='')
+    from mmcmd.codec import CodecError, CompressedVideo, motion_verdict
+    report: Dict = dict(path=path, ok=False, reason='', motion=None)
     try:
         with CompressedVideo(path, decode_budget_s=decode_budget_s) as video:
             report.update(codec=video.codec_name, width=video.width,
@@ -41,6 +44,7 @@ def check_video(path: str, require_motion: bool = True, min_frames: int = 1,
                 pict_types=dict(Counter(index.pict_types.tolist())))
             has_motion = video.has_motion_vectors and not index.all_intra
             report['motion_vectors'] = bool(has_motion)
+            report['motion'] = str(motion_verdict(video))
             if index.num_frames < min_frames:
                 count = index.num_frames
                 report['reason'] = (f'{count} frame{"s" * (count != 1)}, '

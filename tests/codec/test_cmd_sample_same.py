@@ -50,14 +50,15 @@ def sequential_motion(path: str, frames: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope='module')
 def source_and_training_format(tmp_path_factory) -> List[str]:
-    """A 160x120 H.264 source (GOP 16, as reencode.py writes, CRF 23) and
-    its short-side-128 re-encode (170x128)."""
+    """A 160x120 H.264 source (GOP 16, CRF 23) and its short-side-128
+    re-encode (170x128, GOP 16 like the source, so both share their
+    keyframes)."""
     folder = tmp_path_factory.mktemp('cmd_sample')
     source = write_panning_video(str(folder / 'source.mp4'), codec='h264',
                                  size=(160, 120), frames=96,
                                  motion=(1.5, 0.5), gop=16, quality=23)
     small = str(folder / 'short_side_128.mp4')
-    reencode(source, small, 'h264', short_side=128)
+    reencode(source, small, 'h264', short_side=128, gop=16)
     return [source, small]
 
 

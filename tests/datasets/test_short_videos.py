@@ -156,3 +156,16 @@ def test_two_ranks_share_the_counting_and_agree(video_list, tmp_path):
     assert cache != json.loads(before)
     assert {os.path.basename(p): v[2] for p, v in cache.items()} == LENGTHS
     assert not (tmp_path / 'cache1.json').exists()
+
+
+def test_dropping_every_video_is_a_clear_error(video_list, tmp_path):
+    # Only the 40- and 12-frame videos, both below the 71-frame span.
+    short = tmp_path / 'short.txt'
+    short.write_text('a.mp4 0\ne.mp4 0\n')
+    with pytest.raises(ValueError, match=r'all 2 videos are shorter than '
+                       r'the 71 frames.*short_videos=loop'), \
+            DefaultScope.overwrite_default_scope('mmaction'):
+        DATASETS.build(dict(
+            type='CMDVideoDataset', ann_file=str(short),
+            data_prefix=dict(video=str(video_list / 'videos')),
+            pipeline=PIPELINE, short_videos='drop', frame_count_cache=None))

@@ -78,8 +78,10 @@ def test_no_workers_means_no_persistent_workers(tiny_dataset, monkeypatch,
     if config == UCF101_CMD:  # torch builds the loader (it refused before)
         monkeypatch.chdir(tiny_dataset)
         loader_cfg = cfg.train_dataloader
+        # The tiny videos are shorter than the recipe's 71-frame span.
         loader_cfg.dataset.update(ann_file='data/tiny/train.txt',
-                                  data_prefix=dict(video='data/tiny/videos'))
+                                  data_prefix=dict(video='data/tiny/videos'),
+                                  short_videos='loop')
         loader_cfg.batch_size = 2
         with DefaultScope.overwrite_default_scope('mmaction'):
             loader = Runner.build_dataloader(loader_cfg)
@@ -143,6 +145,9 @@ def test_own_videos_recipe_builds_the_custom_config_dataset(tiny_dataset,
     cfg = Config.fromfile(CUSTOM)
     assert cfg.optim_wrapper.optimizer.lr == pytest.approx(5e-4 * 8)
     assert cfg.default_hooks.checkpoint.max_keep_ckpts == 1
+    # Videos under the 71-frame span are dropped; the tiny ones are shorter.
+    assert cfg.train_dataloader.dataset.short_videos == 'drop'
+    cfg.train_dataloader.dataset.short_videos = 'loop'
     with DefaultScope.overwrite_default_scope('mmaction'):
         dataset = DATASETS.build(cfg.train_dataloader.dataset)
         sample = dataset[0]

@@ -19,8 +19,9 @@ One process, one thread everywhere (FFmpeg decoder, OpenCV, torch). Rows
                   grayscale frames (tvl1 only with opencv-contrib)  frames/s
 
 plus ratio rows measured in the same run. Without VIDEO a 340x256 H.264
-test video (x264 CRF 23, about 600 kbit/s; GOP 16, no B-frames, as
-tools/data/reencode.py writes) is generated in a temporary folder.
+test video (x264 CRF 23, about 600 kbit/s; GOP 16, no B-frames, one
+reference frame, as in the earlier figures of docs/performance.md) is
+generated in a temporary folder.
 
 The recommended training format: each video is also re-encoded as
 ``tools/data/reencode.py --short-side 128 --quality 23`` writes it (the
@@ -321,7 +322,7 @@ def generated_video(folder: str, frames: int) -> str:
 def training_format(path: str, folder: str, short_side: int,
                     quality: int) -> str:
     """``path`` re-encoded as ``tools/data/reencode.py --short-side N
-    --quality Q`` writes it (H.264, GOP 16, no B-frames, one reference)."""
+    --quality Q`` writes it (H.264, GOP 12, no B-frames, one reference)."""
     from mmcmd.codec.encode import reencode
     stem = osp.splitext(osp.basename(path))[0]
     target = osp.join(folder, f'{stem}_short_side_{short_side}.mp4')

@@ -1,8 +1,14 @@
 """Check that videos open, decode and carry motion vectors, in parallel.
 
+Each video also gets a motion verdict (mmcmd.codec.motion_verdict):
+``exact`` (one reference frame, no reference B-frames: every normalised
+vector is right), ``approximate: <reason>`` or ``none: <reason>``. The
+summary counts them by reason and prints the tools/data/reencode.py command
+that turns the inputs into exact-motion copies (the reference's recipe).
+
 Examples:
     python tools/analysis/check_videos.py data/ucf101/videos \\
-        --json report.json
+        --json report.json --table
     python tools/analysis/check_videos.py \\
         data/ucf101/ucf101_train_split_1_videos.txt \\
         --data-prefix data/ucf101/videos --write-clean train_clean.txt \\
@@ -15,10 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os.path as osp
+import shlex
 import sys
 from collections import Counter
 from functools import partial
 from multiprocessing import Pool
+from typing import Dict, List, Optional
 
 from mmcmd.utils.video_check import check_video, expand_inputs
 
@@ -40,7 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--workers', type=int, default=2,
                         help='parallel processes (default 2)')
     parser.add_argument('--rgb-only', action='store_true', help='do not '
-                        'require motion vectors (for finetuning data)')
+                        'require motion vectors (for finetuning data; no '
+                        'motion summary)')
     parser.add_argument('--min-frames', type=int, default=1,
                         help='fewer frames count as bad (e.g. 61 for a '
                         '16x4 clip)')
@@ -51,6 +61,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'as hanging')
     parser.add_argument('--strict', action='store_true',
                         help='exit with status 1 when any video is bad')
+    parser.add_argument('--table', action='store_true', help='print one '
+                        'row per video (path, ok, codec, frames, motion); '
+                        'by default only videos whose motion is not exact')
     return parser.parse_args(argv)
 
 
@@ -93,7 +106,86 @@ def main(argv=None) -> int:
         print(f'  BAD {report["path"]}: {report["reason"]}')
     if len(bad) > 20:
         print(f'  ... and {len(bad) - 20} more (see --json)')
+    if not args.rgb_only or args.table:  # motion is not used by RGB data
+        print_motion(reports, args, annotations, full_table=args.table)
     return 1 if (args.strict and bad) else 0
+
+
+def reencode_target(root: str) -> str:
+    """Suggested output folder for ``root``: ``<parent>/reencoded/<name>``
+    (data/ucf101/videos -> data/ucf101/reencoded/videos)."""
+    root = osp.normpath(root)
+    return osp.join(osp.dirname(root), 'reencoded', osp.basename(root))
+
+
+def fix_commands(args: argparse.Namespace,
+                 annotations: Dict[str, List]) -> List[str]:
+    """The tools/data/reencode.py commands that re-encode the inputs."""
+    commands = []
+    workers = f' --workers {args.workers}' if args.workers > 1 else ''
+    for item in args.inputs:
+        if item in annotations:
+            root = args.data_prefix or osp.dirname(osp.abspath(item))
+            commands.append(
+                f'python tools/data/reencode.py {shlex.quote(item)} '
+                f'{shlex.quote(reencode_target(root))} --data-prefix '
+                f'{shlex.quote(root)} --codec mpeg4{workers}')
+        elif osp.isdir(item):
+            commands.append(
+                f'python tools/data/reencode.py {shlex.quote(item)} '
+                f'{shlex.quote(reencode_target(item))} --codec mpeg4'
+                f'{workers}')
+    return commands or ['python tools/data/reencode.py INPUT OUT_DIR '
+                        '--codec mpeg4' + workers]
+
+
+def motion_rows(reports: List[Dict], full_table: bool) -> List[str]:
+    """Table rows: every video, or the readable ones without exact motion."""
+    rows = [r for r in reports if full_table or (
+        r.get('motion') is not None and r['motion'] != 'exact')]
+    if not rows:
+        return []
+    width = max(len(r['path']) for r in rows)
+    lines = [f'  {"video":<{width}}  ok   codec       frames  motion']
+    for r in rows:
+        lines.append(f'  {r["path"]:<{width}}  {"yes" if r["ok"] else "no ":3}'
+                     f'  {r.get("codec", "?"):<10}  '
+                     f'{r.get("num_frames", "?")!s:>6}  '
+                     f'{r.get("motion") or "unknown (not readable)"}')
+    return lines
+
+
+def print_motion(reports: List[Dict], args: argparse.Namespace,
+                 annotations: Dict[str, List],
+                 full_table: bool = False,
+                 limit: Optional[int] = 20) -> None:
+    """Print the motion summary, the reasons and the fix."""
+    judged = [r for r in reports if r.get('motion') is not None]
+    kinds = Counter(r['motion'].split(':')[0] for r in judged)
+    print(f'motion: {kinds["exact"]} exact, {kinds["approximate"]} '
+          f'approximate, {kinds["none"]} none (of {len(judged)} readable '
+          'videos)')
+    reasons = Counter(part for r in judged if r['motion'] != 'exact'
+                      for part in r['motion'].split(': ', 1)[1].split('; '))
+    for reason, count in reasons.most_common():
+        print(f'  {count:6d}  {reason}')
+    rows = motion_rows(reports, full_table)
+    if rows:
+        shown = rows if full_table or limit is None else rows[:limit + 1]
+        print('\n'.join(shown))
+        if len(shown) < len(rows):
+            print(f'  ... and {len(rows) - len(shown)} more (see --table '
+                  'or --json)')
+    if kinds['approximate'] or kinds['none']:
+        print('Approximate: some vectors are divided by the wrong frame '
+              'distance or are missing; none: no motion targets at all. '
+              "Exact copies as the CMD reference trained on (MPEG-4 Part "
+              '2, 340x256, one reference frame, no B-frames, GOP 12):')
+        for command in fix_commands(args, annotations):
+            print(f'  {command}')
+        print('then point data_root at the copies (they are .avi files: '
+              'rebuild lists of other extensions with --ext avi, '
+              'docs/datasets.md).')
 
 
 if __name__ == '__main__':

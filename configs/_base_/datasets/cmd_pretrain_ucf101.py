@@ -3,17 +3,20 @@
 #
 # CMD pretraining sample (reference defaults): a 16x4 RGB clip, the 8-frame
 # motion window starting 3 frames after the clip, 3 hard-negative motion
-# windows of the same video, and the I-frame of a frame near the clip, all
-# decoded in one pass. One random resized crop + flip shared by the clip and
-# its future motion (motion rescaled, x negated on flip); negatives and the
-# keyframe get their own.
+# windows of the same video, and one of the I-frames inside [first clip
+# frame - 5, last + 5] (keyframe_rule='reference'), all decoded in one
+# pass. One random resized crop + flip shared by the clip and its future
+# motion (motion rescaled, x negated on flip: fixes of the reference, see
+# configs/cmd/README.md); negatives and the keyframe get their own. Videos
+# shorter than the 71 frames a sample spans are dropped from the list when
+# the dataset is built (short_videos='drop'), as in the reference.
 clip_len = 16
 frame_interval = 4
 train_pipeline = [
-    dict(type='CompressedVideoInit', min_frames=1),
+    dict(type='CompressedVideoInit', min_frames=1, check_motion=True),
     dict(type='CMDSampleFrames', clip_len=clip_len,
          frame_interval=frame_interval, future_gap=2, motion_len=8,
-         num_negatives=3, keyframe_margin=5),
+         num_negatives=3, keyframe_margin=5, keyframe_rule='reference'),
     dict(type='CMDDecode'),
     dict(type='CMDRandomResizedCrop', area_range=(0.2, 1.0),
          aspect_ratio_range=(3 / 4, 4 / 3), scale=(112, 112)),
@@ -27,8 +30,8 @@ train_pipeline = [
     dict(type='PackCMDInputs'),
 ]
 
-data_root = 'data/ucf101/videos'
-ann_file_train = 'data/ucf101/ucf101_train_split_1_videos.txt'
+data_root = 'data/ucf101/reencoded/videos'  # docs/datasets.md, re-encoding
+ann_file_train = 'data/ucf101/reencoded/ucf101_train_split_1_videos.txt'
 train_dataloader = dict(
     batch_size=8,
     num_workers=8,
@@ -43,4 +46,5 @@ train_dataloader = dict(
         ann_file=ann_file_train,
         data_prefix=dict(video=data_root),
         pipeline=train_pipeline,
+        short_videos='drop',
         skip_bad_videos=dict(max_attempts=20, seed=0)))

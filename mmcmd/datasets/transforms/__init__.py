@@ -1,6 +1,12 @@
 """Registered CMD transforms: compressed-domain loading, geometry, packing."""
 from .array_video import ArrayVideoInit
 from .color import CMDColorAugment
+from .dsm import (
+                   DSMSampleFrames,
+                   DSMViews,
+                   SpatialLocalDisturbance,
+                   TemporalLocalDisturbance,
+)
 from .formatting import MotionNormalize, PackCMDInputs
 from .geometry import (
                        CMDCenterCrop,
@@ -15,8 +21,10 @@ from .loading import (
                        CompressedVideoClose,
                        CompressedVideoInit,
 )
+from .mlfo import MLFOViews
 from .multi_view import MultiView
 from .resize import PILResize
+from .rotation import RandomRotation
 from .sampling import SegmentCenterSampleFrames
 
 __all__ = [
@@ -24,5 +32,7 @@ __all__ = [
     'CompressedVideoClose', 'CMDRandomResizedCrop', 'CMDCenterCrop',
     'CMDResize', 'CMDFlip', 'KeyframeAugment', 'CMDColorAugment',
     'MotionNormalize', 'PackCMDInputs', 'MultiView', 'ArrayVideoInit',
-    'PILResize', 'SegmentCenterSampleFrames'
+    'PILResize', 'MLFOViews', 'SegmentCenterSampleFrames', 'RandomRotation',
+    'DSMSampleFrames', 'DSMViews', 'SpatialLocalDisturbance',
+    'TemporalLocalDisturbance'
 ]

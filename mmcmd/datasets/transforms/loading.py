@@ -6,13 +6,14 @@ all come out of ONE :meth:`mmcmd.codec.CompressedVideo.decode` call.
 """
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 
 from mmcmd.codec import CompressedVideo, VideoTooShortError
+from mmcmd.codec.stream_info import warn_inexact_motion
 
 
 @TRANSFORMS.register_module()
@@ -20,7 +21,12 @@ class CompressedVideoInit(BaseTransform):
     """Open ``results['filename']`` and index it.
 
     Codec errors propagate (a dataset wrapper such as ``SkipBadVideos``
-    skips the sample).
+    skips the sample). With ``check_motion``, a file whose motion is
+    approximate or absent (:func:`mmcmd.codec.motion_verdict`: several
+    reference frames, B-pyramid, MPEG-4 B-frames, no vectors) gets one
+    :class:`mmcmd.codec.InexactMotionWarning` per process naming the file,
+    the reason and the re-encode command; the verdict is read once per
+    file from the open stream's headers.
 
     Required Keys:
 
@@ -39,12 +45,16 @@ class CompressedVideoInit(BaseTransform):
     Args:
         decode_budget_s: time limit of indexing and of each decode (seconds).
         min_frames: raise VideoTooShortError below this many frames.
+        check_motion: warn once per file whose motion is not exact. Off by
+            default (pipelines that read RGB only need no motion); the CMD
+            pretraining pipelines turn it on.
     """
 
     def __init__(self, decode_budget_s: Optional[float] = 60.0,
-                 min_frames: int = 1) -> None:
+                 min_frames: int = 1, check_motion: bool = False) -> None:
         self.decode_budget_s = decode_budget_s
         self.min_frames = min_frames
+        self.check_motion = check_motion
 
     def transform(self, results: dict) -> dict:
         """Open the file and count its frames."""
@@ -54,13 +64,16 @@ class CompressedVideoInit(BaseTransform):
             raise VideoTooShortError(
                 video.path, f'{video.num_frames} frames, fewer than the '
                 f'{self.min_frames} this pipeline needs')
+        if self.check_motion:
+            warn_inexact_motion(video)
         results['video_reader'] = video
         results['total_frames'] = video.num_frames
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(decode_budget_s='
-                f'{self.decode_budget_s}, min_frames={self.min_frames})')
+                f'{self.decode_budget_s}, min_frames={self.min_frames}, '
+                f'check_motion={self.check_motion})')
 
 
 @TRANSFORMS.register_module()
@@ -71,9 +84,27 @@ class CMDSampleFrames(BaseTransform):
     ``(clip_len - 1) * frame_interval + 1``). The future window is
     ``motion_len`` consecutive frames starting ``future_gap + 1`` frames
     after the last clip frame. ``num_negatives`` windows of ``motion_len``
-    frames start anywhere not overlapping the future window. The keyframe is
-    the I-frame of the GOP holding a random frame in ``[first clip frame -
-    keyframe_margin, last + keyframe_margin]``.
+    frames start anywhere not overlapping the future window.
+
+    The keyframe comes from the window ``[first clip frame -
+    keyframe_margin, last clip frame + keyframe_margin]``:
+
+    - ``keyframe_rule='reference'`` (default; the reference CMD code):
+      uniformly one of the I-frames (GOP starts) lying inside the window.
+      Fallback when none does (GOPs longer than the window): the nearest
+      I-frame before the window, i.e. the I-frame of the GOP holding the
+      whole window, which is also what ``'gop'`` gives then. Test mode
+      takes the inside I-frame nearest the clip centre.
+    - ``keyframe_rule='gop'``: the I-frame of the GOP holding a random frame
+      of the window (test mode: the clip centre). Where I-frames lie inside
+      the window it may still return the one before the window, up to a
+      GOP length before the clip.
+
+    'reference' is the default because it keeps the keyframe inside the
+    clip's neighbourhood whenever the stream allows (the context the method
+    means), and falls back to the same frame as 'gop' when it cannot.
+    Readers without a GOP index (:class:`ArrayVideo`) and samples without a
+    reader use the 'gop' rule (their keyframe is the drawn frame itself).
 
     Training draws the start uniformly so that clip and future window fit;
     test mode centres them and spreads the negatives evenly. Videos shorter
@@ -81,6 +112,8 @@ class CMDSampleFrames(BaseTransform):
     mmaction2's ``SampleFrames`` with ``out_of_bound_opt='loop'``); with no
     room for a non-overlapping negative, negatives start at any of the
     other starts (they then overlap the future window).
+    ``CMDVideoDataset(short_videos='drop')`` removes such videos before
+    sampling, as the reference does; :attr:`span` is the length it needs.
 
     Required Keys:
 
@@ -112,13 +145,15 @@ class CMDSampleFrames(BaseTransform):
             0 samples no motion.
         num_negatives: number of hard-negative motion windows.
         keyframe_margin: frames around the clip the keyframe may come from.
+        keyframe_rule: ``'reference'`` or ``'gop'``, see above.
         test_mode: deterministic, centred sampling.
     """
 
     def __init__(self, clip_len: int = 16, frame_interval: int = 4,
                  num_clips: int = 1, future_gap: int = 2,
                  motion_len: int = 8, num_negatives: int = 3,
-                 keyframe_margin: int = 5, test_mode: bool = False) -> None:
+                 keyframe_margin: int = 5, keyframe_rule: str = 'reference',
+                 test_mode: bool = False) -> None:
         if num_clips != 1:
             raise ValueError('CMDSampleFrames samples one clip per video '
                              '(num_clips=1); use mmaction2 SampleFrames for '
@@ -132,7 +167,11 @@ class CMDSampleFrames(BaseTransform):
         self.future_gap = future_gap
         self.motion_len = motion_len
         self.num_negatives = num_negatives
+        if keyframe_rule not in ('reference', 'gop'):
+            raise ValueError(f"keyframe_rule must be 'reference' or 'gop', "
+                             f'got {keyframe_rule!r}')
         self.keyframe_margin = keyframe_margin
+        self.keyframe_rule = keyframe_rule
         self.test_mode = test_mode
 
     @property
@@ -165,6 +204,33 @@ class CMDSampleFrames(BaseTransform):
         return np.random.choice(valid, self.num_negatives,
                                 replace=replace).tolist()
 
+    def keyframe_window(self, first: int, last: int,
+                        num_frames: int) -> Tuple[int, int]:
+        """Frames ``[low, high]`` the keyframe may come from (in range)."""
+        return (max(first - self.keyframe_margin, 0),
+                min(last + self.keyframe_margin, num_frames - 1))
+
+    def _keyframe(self, reader, first: int, last: int,
+                  num_frames: int) -> int:
+        """Display index of the keyframe for a clip ``first``..``last``."""
+        low, high = self.keyframe_window(first, last, num_frames)
+        index = getattr(reader, 'index', None)
+        if self.keyframe_rule == 'reference' and index is not None:
+            iframes = np.asarray(index.keyframes, np.int64)
+            inside = iframes[(iframes >= low) & (iframes <= high)]
+            if inside.size and self.test_mode:
+                centre = (first + last) / 2
+                return int(inside[np.argmin(np.abs(inside - centre))])
+            if inside.size:
+                return int(inside[np.random.randint(inside.size)])
+            return int(reader.keyframe_for(min(low, num_frames - 1)))
+        if self.test_mode or high < low:
+            source = min((first + last) // 2, num_frames - 1)
+        else:
+            source = int(np.random.randint(low, high + 1))
+        return int(reader.keyframe_for(source)) if reader is not None \
+            else source
+
     def transform(self, results: dict) -> dict:
         """Write the sampled indices into ``results``."""
         num_frames = int(results['total_frames'])
@@ -176,20 +242,13 @@ class CMDSampleFrames(BaseTransform):
         negatives = [s + np.arange(self.motion_len)
                      for s in self._negative_starts(num_frames,
                                                     future % num_frames)]
-        low = max(int(clip[0]) - self.keyframe_margin, 0)
-        high = min(last + self.keyframe_margin, num_frames - 1)
-        if self.test_mode or high < low:
-            source = min((int(clip[0]) + last) // 2, num_frames - 1)
-        else:
-            source = int(np.random.randint(low, high + 1))
         results['frame_inds'] = clip % num_frames
         results['motion_inds'] = motion % num_frames
         results['negative_motion_inds'] = (
             np.stack(negatives) % num_frames if negatives else
             np.zeros((0, self.motion_len), np.int64))
-        reader = results.get('video_reader')
-        results['keyframe_ind'] = (reader.keyframe_for(source)
-                                   if reader is not None else source)
+        results['keyframe_ind'] = self._keyframe(
+            results.get('video_reader'), int(clip[0]), last, num_frames)
         results['clip_len'] = self.clip_len
         results['frame_interval'] = self.frame_interval
         results['num_clips'] = self.num_clips
@@ -200,7 +259,8 @@ class CMDSampleFrames(BaseTransform):
                 f'frame_interval={self.frame_interval}, future_gap='
                 f'{self.future_gap}, motion_len={self.motion_len}, '
                 f'num_negatives={self.num_negatives}, keyframe_margin='
-                f'{self.keyframe_margin}, test_mode={self.test_mode})')
+                f'{self.keyframe_margin}, keyframe_rule='
+                f'{self.keyframe_rule!r}, test_mode={self.test_mode})')
 
 
 @TRANSFORMS.register_module()

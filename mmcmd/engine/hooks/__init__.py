@@ -1,4 +1,6 @@
 from .bad_video_monitor_hook import BadVideoMonitorHook
+from .mlfo_schedule_hook import MLFOScheduleHook
 from .pretrained_checkpoint_hook import PretrainedCheckpointHook
 
-__all__ = ['BadVideoMonitorHook', 'PretrainedCheckpointHook']
+__all__ = ['BadVideoMonitorHook', 'MLFOScheduleHook',
+           'PretrainedCheckpointHook']

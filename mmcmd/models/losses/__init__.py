@@ -7,8 +7,18 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 from .info_nce import GatheredInfoNCE, gather_with_grad, info_nce
+from .mlfo_losses import (
+    MLFOGraphLoss,
+    MLFOInstanceLoss,
+    MLFOMotionContrastLoss,
+    MLFOSwAVLoss,
+    MLFOTimestampLoss,
+)
 
 MODELS.register_module(module=GatheredInfoNCE)
+for _mlfo_loss in (MLFOGraphLoss, MLFOInstanceLoss, MLFOMotionContrastLoss,
+                   MLFOSwAVLoss, MLFOTimestampLoss):
+    MODELS.register_module(module=_mlfo_loss)
 
 
 def build_loss(cfg: dict) -> nn.Module:
@@ -21,4 +31,6 @@ def build_loss(cfg: dict) -> nn.Module:
         return MODELS.build(copy.deepcopy(cfg))
 
 
-__all__ = ['GatheredInfoNCE', 'build_loss', 'gather_with_grad', 'info_nce']
+__all__ = ['GatheredInfoNCE', 'build_loss', 'gather_with_grad', 'info_nce',
+           'MLFOGraphLoss', 'MLFOInstanceLoss', 'MLFOMotionContrastLoss',
+           'MLFOSwAVLoss', 'MLFOTimestampLoss']
