@@ -1137,6 +1137,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         for entry in publish_demo(
                 work, args.publish, REPO, ' '.join(
                     ['python tools/demo.py', *(argv or sys.argv[1:])]),
+                synthetic.generate_dataset,
                 None if args.quick else osp.join(CONFIGS, 'metafile.yml')):
             say(f"  published {entry['Name']}: {entry['Weights']}")
     print()
