@@ -4,8 +4,9 @@
 # 0.9, weight decay 1e-3, grad-norm clip 15, linear warm-up then cosine)
 # with a demo-sized schedule: 20 epochs here; tools/demo.py sets the epochs
 # from its calibrated budget (600 iterations: 8 epochs of 75 iterations on
-# 1,200 videos at batch 16). The learning rate is 8x the reference 5e-4 per sample (0.064 at batch 16) because the
-# schedule is about 60x shorter than CMD's UCF101 run.
+# 1,200 videos at batch 16). The learning rate is 8x the reference 5e-4
+# per sample (0.064 at batch 16) because the schedule is about 60x shorter
+# than CMD's UCF101 run.
 _base_ = ['../../_base_/default_runtime.py']
 
 batch_size = 16
