@@ -67,7 +67,7 @@ def test_probe_separates_separable_features():
     x_train, y_train = draw(200)
     x_test, y_test = draw(100)
     probe = fit_linear_probe(x_train, y_train, epochs=60, lr=1e-2,
-                             batch_size=32, seed=0)
+                             batch_size=32, seed=0, solver='adam')
     assert probe.bias is None and probe.weight.shape == (2, 16)
     assert not probe.training and not probe.weight.requires_grad
     acc = probe_accuracy(probe, x_test, y_test)
@@ -76,8 +76,32 @@ def test_probe_separates_separable_features():
     assert acc == pytest.approx(counted)
     assert acc == 1.0
     again = fit_linear_probe(x_train, y_train, epochs=60, lr=1e-2,
-                             batch_size=32, seed=0)
+                             batch_size=32, seed=0, solver='adam')
     assert torch.equal(again.weight, probe.weight)  # seeded
+
+
+def test_lbfgs_probe_finds_a_small_signal_on_a_large_common_part():
+    """Order features look like this: a large positive part shared by a
+    clip and its reversal, a small difference between them. The default
+    solver fits them as well as scikit-learn's bias-free logistic
+    regression (same objective up to the two-class parametrisation)."""
+    from sklearn.linear_model import LogisticRegression
+    gen = torch.Generator().manual_seed(1)
+    common = 1.0 + torch.rand(150, 32, generator=gen)
+    direction = torch.randn(32, generator=gen)
+    signal = 0.1 * direction + 0.03 * torch.randn(150, 32, generator=gen)
+    x = torch.cat([common + signal, common - signal])
+    y = torch.cat([torch.zeros(150), torch.ones(150)]).long()
+    reference = LogisticRegression(fit_intercept=False, C=1 / (1e-3 * 300),
+                                   max_iter=10000).fit(x.numpy(), y.numpy())
+    expected = reference.score(x.numpy(), y.numpy())
+    probe = fit_linear_probe(x, y, weight_decay=1e-3)
+    assert expected > 0.9
+    assert probe_accuracy(probe, x, y) == pytest.approx(expected, abs=0.02)
+    again = fit_linear_probe(x, y, weight_decay=1e-3)
+    assert torch.equal(again.weight, probe.weight)  # deterministic
+    with pytest.raises(ValueError, match='solver'):
+        fit_linear_probe(x, y, solver='sgd')
 
 
 def _moving_object_clips(num: int, size: int = 32, frames: int = 8):

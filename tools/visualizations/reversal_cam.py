@@ -88,16 +88,25 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'config')
     parser.add_argument('--data-prefix', help='folder the relative paths of '
                         'list files are under')
+    parser.add_argument('--solver', choices=('lbfgs', 'adam'),
+                        default='lbfgs',
+                        help='probe training: lbfgs (default) fits the '
+                        'whole feature set to convergence; adam is MLFO\'s '
+                        'mini-batch recipe, made for large training sets '
+                        '(--epochs, --lr, --lr-step, --batch-size)')
     parser.add_argument('--epochs', type=int, default=50,
-                        help='probe training epochs (default: 50)')
+                        help='adam: probe training epochs (default: 50)')
     parser.add_argument('--lr', type=float, default=1e-3,
-                        help='Adam learning rate (default: 1e-3)')
+                        help='adam: learning rate (default: 1e-3)')
     parser.add_argument('--weight-decay', type=float, default=1e-3,
-                        help='Adam weight decay (default: 1e-3)')
+                        help='L2 penalty of the probe weights (default: '
+                        '1e-3)')
     parser.add_argument('--lr-step', type=int, default=30,
-                        help='epoch of the tenfold lr drop (default: 30)')
+                        help='adam: epoch of the tenfold lr drop (default: '
+                        '30)')
     parser.add_argument('--batch-size', type=int, default=256,
-                        help='probe batch size in clips (default: 256)')
+                        help='adam: probe batch size in clips (default: '
+                        '256)')
     parser.add_argument('--num-cams', type=int, default=4,
                         help='held-out videos drawn (default: 4)')
     parser.add_argument('--format', choices=['gif', 'mp4'], default='gif',
@@ -218,7 +227,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     probe = fit_linear_probe(x_train, y_train, epochs=args.epochs,
                              lr=args.lr, weight_decay=args.weight_decay,
                              batch_size=args.batch_size,
-                             milestones=(args.lr_step, ), seed=args.seed)
+                             milestones=(args.lr_step, ), seed=args.seed,
+                             solver=args.solver)
     val_acc = probe_accuracy(probe, x_val, y_val)
     row = dict(name='order_accuracy', value=round(100 * val_acc, 2),
                unit='%', train_accuracy=probe_accuracy(probe, x_train,
@@ -229,7 +239,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                num_val_clips=len(y_val) // 2,
                failed_videos=train['failed'] + val['failed'],
                config=args.config, checkpoint=args.checkpoint,
-               epochs=args.epochs)
+               solver=args.solver, epochs=args.epochs)
     os.makedirs(args.out_dir, exist_ok=True)
     with open(osp.join(args.out_dir, 'order_accuracy.json'), 'w',
               encoding='utf-8') as f:
