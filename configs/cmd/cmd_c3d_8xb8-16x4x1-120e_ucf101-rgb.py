@@ -8,10 +8,13 @@ _base_ = [
 
 # Gradients through the keys gathered from all GPUs as in the reference
 # code: 1 / world size of the exact gradient on the key side
-# (key_grad_scale='exact' gives the exact one; configs/cmd/README.md).
+# (key_grad_scale='exact' gives the exact one; configs/cmd/README.md);
+# the transformer's Linear layers re-drawn N(0, 0.01) after Xavier, as the
+# reference code does (transformer_init='xavier' keeps Xavier).
 model = dict(
     context_head=dict(loss=dict(key_grad_scale='reference')),
-    motion_head=dict(loss=dict(key_grad_scale='reference')))
+    motion_head=dict(loss=dict(key_grad_scale='reference'),
+                     transformer_init='reference'))
 
 # a checkpoint every 5 epochs, only the newest kept (with the optimizer
 # state that --resume needs; docs/workflows.md, "Checkpoints")

@@ -10,10 +10,12 @@ _base_ = [
 ]
 
 # Key-side gradients as in the reference code: 1 / world size of the exact
-# gradient (key_grad_scale='exact' gives the exact one; README.md).
+# gradient (key_grad_scale='exact' gives the exact one; README.md); the
+# transformer's Linear layers re-drawn N(0, 0.01) as the reference does.
 model = dict(
     context_head=dict(loss=dict(key_grad_scale='reference')),
-    motion_head=dict(loss=dict(key_grad_scale='reference')),
+    motion_head=dict(loss=dict(key_grad_scale='reference'),
+                     transformer_init='reference'),
     backbone=dict(
         _delete_=True,
         type='ResNet2Plus1d',

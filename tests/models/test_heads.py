@@ -116,3 +116,33 @@ def test_decoder_input_is_zeros_and_positions_matter():
             head.source_embedding.weight.flip(0))
     assert not torch.allclose(a, head(clip_map))
     assert torch.allclose(F.normalize(a, dim=2), a, atol=1e-6)
+
+
+def test_reference_transformer_init_redraws_its_linear_layers():
+    torch.manual_seed(0)
+    xavier = _small_motion_head(feedforward_channels=400, embed_dims=64)
+    torch.manual_seed(0)
+    reference = _small_motion_head(feedforward_channels=400, embed_dims=64,
+                                   transformer_init='reference')
+    linears = [name for name, m in reference.transformer.named_modules()
+               if isinstance(m, torch.nn.Linear)]
+    # fc1, fc2 and each attention's out_proj: 1 encoder layer (one
+    # attention) and 2 decoder layers (self and cross attention).
+    assert len(linears) == 3 + 2 * 4
+    ref_modules = dict(reference.transformer.named_modules())
+    xav_modules = dict(xavier.transformer.named_modules())
+    for name in linears:
+        weight = ref_modules[name].weight
+        assert weight.std().item() == pytest.approx(0.01, rel=0.1), name
+        assert not ref_modules[name].bias.any()
+        fan_out, fan_in = weight.shape
+        xavier_std = (2 / (fan_in + fan_out)) ** 0.5
+        assert xav_modules[name].weight.std().item() == pytest.approx(
+            xavier_std, rel=0.1), name
+    # Attention input projections are not Linear layers: Xavier in both.
+    for name, p in reference.transformer.named_parameters():
+        if name.endswith('in_proj_weight'):
+            torch.testing.assert_close(
+                p, dict(xavier.transformer.named_parameters())[name])
+    with pytest.raises(ValueError, match='transformer_init'):
+        _small_motion_head(transformer_init='normal')

@@ -51,6 +51,11 @@ class MotionPredictionHead(BaseModule):
             accuracy)``; the default ``dict(type='GatheredInfoNCE',
             temperature=0.1, loss_weight=1.0)`` gathers the keys of every
             rank. Its ``loss_weight`` scales ``loss_motion``.
+        transformer_init: ``'xavier'`` (default): Xavier-uniform for every
+            transformer matrix; ``'reference'``: then every Linear layer of
+            the transformer (attention output and feed-forward layers)
+            re-drawn N(0, 0.01) with zero bias, as the reference code
+            re-initialises them.
         init_cfg: mmengine init config; without one the reference init
             (see :meth:`init_weights`).
     """
@@ -69,8 +74,13 @@ class MotionPredictionHead(BaseModule):
                  hidden_channels: int = 2048,
                  out_channels: int = 512,
                  loss: dict = dict(type='GatheredInfoNCE'),
+                 transformer_init: str = 'xavier',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if transformer_init not in ('xavier', 'reference'):
+            raise ValueError("transformer_init must be 'xavier' or "
+                             f"'reference', got {transformer_init!r}")
+        self.transformer_init = transformer_init
         require_channels(type(self).__name__, in_channels=in_channels,
                          motion_channels=motion_channels,
                          num_source_tokens=num_source_tokens,
@@ -94,6 +104,12 @@ class MotionPredictionHead(BaseModule):
         if self.init_cfg:
             return super().init_weights()
         self.transformer.reset_parameters()
+        if self.transformer_init == 'reference':
+            for module in self.transformer.modules():
+                if isinstance(module, nn.Linear):
+                    nn.init.normal_(module.weight, std=0.01)
+                    if module.bias is not None:
+                        nn.init.zeros_(module.bias)
         nn.init.normal_(self.fc.weight, std=0.01)
         nn.init.uniform_(self.source_embedding.weight)
         nn.init.uniform_(self.target_embedding.weight)

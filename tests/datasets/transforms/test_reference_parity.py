@@ -149,6 +149,7 @@ def test_published_pretraining_configs_use_reference_mode(path):
                               if k != 'type'}).span == 71
     for head in ('context_head', 'motion_head'):
         assert cfg.model[head].loss.key_grad_scale == 'reference'
+    assert cfg.model.motion_head.transformer_init == 'reference'
 
 
 def test_finetune_configs_rotate_first_and_do_not_clip():
