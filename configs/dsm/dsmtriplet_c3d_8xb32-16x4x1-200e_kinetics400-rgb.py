@@ -16,62 +16,29 @@
 # and the SpatialLocalDisturbance (seed=0 for one warp for all clips) on
 # the anchor: anchor_transforms=[...], positive_transforms=[].
 _base_ = [
+    '../_base_/models/dsm_c3d.py',
     '../_base_/datasets/cmd_pretrain_kinetics400.py',
+    '../_base_/schedules/dsm_sgd_multistep.py',
     '../_base_/default_runtime.py',
 ]
 
-clip_len = 16
-frame_interval = 4
-crop = 112
 model = dict(
     type='DSMTriplet',
-    backbone=dict(type='CMDC3D'),
-    clip_shape=(clip_len, crop, crop),
+    backbone={{_base_.dsm_backbone}},
+    clip_shape={{_base_.dsm_clip_shape}},
     out_channels=128,
     margin=0.5,
     p=2.0,
     reversed_weight=1.0,
     data_preprocessor=dict(type='CMDDataPreprocessor'))
-
-# every view draws its own: rotation U(-10, 10) degrees, short side to
-# 128, random 112 crop, colour jitter (0.5, 0.5, 0.25, 0.5); no flip
-view_transforms = [
-    dict(type='RandomRotation', max_angle=10.0),
-    dict(type='CMDResize', scale=128),
-    dict(type='RandomCrop', size=crop),
-    dict(type='CMDColorAugment', keys=('imgs', ),
-         jitter=(0.5, 0.5, 0.25, 0.5), jitter_prob=1.0, grayscale_prob=0.0,
-         blur_prob=0.0),
-]
-train_pipeline = [
-    dict(type='CompressedVideoInit', min_frames=1),
-    dict(type='DSMSampleFrames', clip_len=clip_len,
-         frame_interval=frame_interval, negative='same'),
-    dict(type='CMDDecode'),
-    dict(type='DSMViews', transforms=view_transforms,
-         positive_transforms=[dict(type='SpatialLocalDisturbance')],
-         negative_transforms=[dict(type='TemporalLocalDisturbance')],
-         pack=dict(type='PackCMDInputs')),
-]
+train_pipeline = {{_base_.dsm_train_pipeline}}
 batch_size = 32  # per GPU; 8 GPU(s), total 256
 train_dataloader = dict(
     batch_size=batch_size,
     drop_last=True,  # the released code skips incomplete batches
     dataset=dict(pipeline=train_pipeline))
-
-max_epochs = 200
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
-                 val_interval=1000)
-val_cfg = None
-test_cfg = None
-optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.003, momentum=0.9, weight_decay=1e-4))
-param_scheduler = [
-    dict(type='MultiStepLR', by_epoch=True, milestones=[120, 160, 200],
-         gamma=0.1),
-]
+train_cfg = dict(max_epochs=200)
 auto_scale_lr = dict(enable=False, base_batch_size=256)
-custom_hooks = [dict(type='BadVideoMonitorHook', max_bad_ratio=0.05)]
 # a checkpoint every 5 epochs, only the newest kept (with the optimizer
 # state, the momentum encoder and the queue that --resume needs)
 default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=1,

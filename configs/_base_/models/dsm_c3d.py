@@ -1,0 +1,31 @@
+# DSM's encoder C3D+BN, CMDC3D (512 x 2 x 7 x 7 at 16 x 112) and the
+# training views at 112 x 112, shared by the DSM and DSM(Triplet)
+# pretraining configs of configs/dsm/. The dataset bases own the names
+# train_pipeline and train_dataloader, so these are dsm_* variables that
+# the configs take with {{_base_.dsm_...}}.
+dsm_backbone = dict(type='CMDC3D')
+dsm_clip_shape = (16, 112, 112)
+# every view draws its own: rotation U(-10, 10) degrees, short side to
+# 128, random 112 crop, colour jitter (0.5, 0.5, 0.25, 0.5); no flip
+dsm_view_transforms = [
+    dict(type='RandomRotation', max_angle=10.0),
+    dict(type='CMDResize', scale=128),
+    dict(type='RandomCrop', size=112),
+    dict(type='CMDColorAugment', keys=('imgs', ),
+         jitter=(0.5, 0.5, 0.25, 0.5), jitter_prob=1.0, grayscale_prob=0.0,
+         blur_prob=0.0),
+]
+# Views (paper, "positive: scene broken, motion kept; negative: scene kept,
+# motion broken"): anchor; positive = the anchor's frames with the Spatial
+# Local Disturbance; negative = the anchor's frames with the Temporal Local
+# Disturbance (the released code's views: configs/dsm/README.md).
+dsm_train_pipeline = [
+    dict(type='CompressedVideoInit', min_frames=1),
+    dict(type='DSMSampleFrames', clip_len=16, frame_interval=4,
+         negative='same'),
+    dict(type='CMDDecode'),
+    dict(type='DSMViews', transforms=dsm_view_transforms,
+         positive_transforms=[dict(type='SpatialLocalDisturbance')],
+         negative_transforms=[dict(type='TemporalLocalDisturbance')],
+         pack=dict(type='PackCMDInputs')),
+]
