@@ -519,3 +519,21 @@ def test_embedding_map_keeps_clusters():
     gaps = [np.linalg.norm(centres[i] - centres[j])
             for i in range(3) for j in range(i + 1, 3)]
     assert min(gaps) > 2 * spread
+
+
+def test_resume_with_fewer_methods_keeps_the_bigger_unbiased_set(tmp_path):
+    said = []
+    data = dict(demo.QUICK_DATA, num_train_per_class=3, seed=7,
+                own_scene_prob=demo.UNBIASED_OWN_SCENE_PROB)
+    first = demo.make_data(str(tmp_path), False, said.append, **data)
+    listing = (tmp_path / 'train.txt').read_text()
+    probe = dict(data, num_train_per_class=2)
+    # The probe needs 2 per class: the 3-per-class set is kept as it is.
+    kept = demo.make_data(str(tmp_path), True, said.append, at_least=True,
+                          **probe)
+    assert kept == first and 'reusing' in said[-1]
+    assert (tmp_path / 'train.txt').read_text() == listing
+    # An exact match is still required where the whole set is trained on.
+    smaller = demo.make_data(str(tmp_path), True, said.append, **probe)
+    assert smaller['splits']['train']['num_per_class'] == 2
+    assert 'written' in said[-1]

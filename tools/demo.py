@@ -958,16 +958,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def make_data(path: str, reuse: bool, say: Callable[[str], None],
-              **kwargs: Any) -> dict:
+              at_least: bool = False, **kwargs: Any) -> dict:
     """Generate a data set in ``path`` unless ``reuse`` and it is there
-    with the same settings; returns its meta."""
+    with the same seed and train videos per class (``at_least``: as many
+    or more, for a set only read in part, so that a resumed run with fewer
+    methods keeps the bigger set another run made); returns its meta."""
     meta_path = osp.join(path, 'meta.json')
     if reuse and osp.isfile(meta_path):
         with open(meta_path) as file:
             meta = json.load(file)
-        if (meta['seed'] == kwargs['seed']
-                and meta['splits']['train']['num_per_class']
-                == kwargs['num_train_per_class']):
+        have = meta['splits']['train']['num_per_class']
+        want = kwargs['num_train_per_class']
+        if meta['seed'] == kwargs['seed'] and (
+                have == want or (at_least and have > want)):
             say(f'  reusing {path} ({len(meta["videos"])} videos)')
             return meta
     meta = synthetic.generate_dataset(path, progress=False, **kwargs)
@@ -1019,9 +1022,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     make_data(biased_dir, args.resume, say, seed=args.seed, **data)
     probe_per_class = min(PROBE_TRAIN_PER_CLASS, per_class)
     unbiased = dict(data, own_scene_prob=UNBIASED_OWN_SCENE_PROB)
-    if 'supervised_unbiased' not in methods:
+    # Without the ceiling only the probe's videos are read: a bigger set
+    # made by an earlier run (with the ceiling) is kept, not shrunk.
+    probe_only = 'supervised_unbiased' not in methods
+    if probe_only:
         unbiased['num_train_per_class'] = probe_per_class
-    make_data(unbiased_dir, args.resume, say,
+    make_data(unbiased_dir, args.resume, say, at_least=probe_only,
               seed=args.seed + UNBIASED_SEED_OFFSET, **unbiased)
     write_probe_split(unbiased_dir, probe_per_class)
 
