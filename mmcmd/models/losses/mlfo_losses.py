@@ -29,7 +29,17 @@ def _check_pair(a: torch.Tensor, b: torch.Tensor, name: str) -> None:
                          f'got {tuple(a.shape)} and {tuple(b.shape)}.')
 
 
-class MLFOInstanceLoss(nn.Module):
+class _ScaledLoss(nn.Module):
+    """A loss with a temperature and a weight (the shared constructor)."""
+
+    def __init__(self, temperature: float = 0.07,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.temperature = temperature
+        self.loss_weight = loss_weight
+
+
+class MLFOInstanceLoss(_ScaledLoss):
     """Instance discrimination between the two clips of each video.
 
     Anchor clip 1 (or 2) of video i; positive: the other clip of video i;
@@ -45,12 +55,6 @@ class MLFOInstanceLoss(nn.Module):
         temperature: divides the dot products.
         loss_weight: factor of the returned loss.
     """
-
-    def __init__(self, temperature: float = 0.07,
-                 loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.temperature = temperature
-        self.loss_weight = loss_weight
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
         """Weighted loss of local clip-1 / clip-2 features (N, D)."""
@@ -70,7 +74,7 @@ class MLFOInstanceLoss(nn.Module):
         return F.cross_entropy(_full(logits), positive) * self.loss_weight
 
 
-class MLFOMotionContrastLoss(nn.Module):
+class MLFOMotionContrastLoss(_ScaledLoss):
     """Motion contrast with the time-reversed clips as hard negatives.
 
     Anchor: the normal-order clip 1 (or 2) of video i; positive: the other
@@ -82,12 +86,6 @@ class MLFOMotionContrastLoss(nn.Module):
         temperature: divides the dot products.
         loss_weight: factor of the returned loss.
     """
-
-    def __init__(self, temperature: float = 0.07,
-                 loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.temperature = temperature
-        self.loss_weight = loss_weight
 
     def forward(self, m1: torch.Tensor, m2: torch.Tensor,
                 r1: torch.Tensor, r2: torch.Tensor) -> torch.Tensor:
@@ -141,7 +139,7 @@ def timestamp_logits(clip1: torch.Tensor, clip2: torch.Tensor,
     return torch.einsum('nds,ndg->nsg', local, global_clip)
 
 
-class MLFOTimestampLoss(nn.Module):
+class MLFOTimestampLoss(_ScaledLoss):
     """Timestamp matching between the two local clips and the global clip.
 
     Per video, each of the t local steps (see :func:`timestamp_logits`)
@@ -154,12 +152,6 @@ class MLFOTimestampLoss(nn.Module):
         temperature: divides the cosine similarities.
         loss_weight: factor of the returned loss.
     """
-
-    def __init__(self, temperature: float = 0.07,
-                 loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.temperature = temperature
-        self.loss_weight = loss_weight
 
     def forward(self, clip1: torch.Tensor, clip2: torch.Tensor,
                 global_clip: torch.Tensor) -> torch.Tensor:
@@ -278,7 +270,7 @@ def similarity_graph(z1: torch.Tensor, z2_all: torch.Tensor,
     return graph / graph.sum(dim=1, keepdim=True)
 
 
-class MLFOGraphLoss(nn.Module):
+class MLFOGraphLoss(_ScaledLoss):
     """Soft cross-entropy of a level's features against the graph G.
 
     ``forward(g1, g2, graph)``: local clip-1 / clip-2 features (N, D) of one
@@ -294,12 +286,6 @@ class MLFOGraphLoss(nn.Module):
         temperature: divides the dot products.
         loss_weight: factor of the returned loss.
     """
-
-    def __init__(self, temperature: float = 0.07,
-                 loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.temperature = temperature
-        self.loss_weight = loss_weight
 
     def forward(self, g1: torch.Tensor, g2: torch.Tensor,
                 graph: torch.Tensor) -> torch.Tensor:
