@@ -15,7 +15,7 @@ numpy, matplotlib and Pillow; no OpenMMLab import.
 from __future__ import annotations
 
 import os
-from typing import Callable, List, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -180,16 +180,47 @@ def side_by_side(rows: Sequence[np.ndarray], gap: int = 2) -> np.ndarray:
 
 
 def write_pictures(stem: str, rows: Sequence[np.ndarray], fmt: str = 'gif',
-                   fps: float = 8.0, count: int = 8) -> List[str]:
-    """Write ``STEM.png`` (:func:`frame_strip` of ``rows``) and
-    ``STEM.gif`` or ``STEM.mp4`` (:func:`side_by_side` animation); return
-    their paths. The folder is created."""
+                   fps: float = 8.0, count: int = 8,
+                   labels: Optional[Sequence[str]] = None,
+                   title: Optional[str] = None,
+                   numbers: Optional[Sequence[Sequence[int]]] = None,
+                   colorbar_label: str = 'heat (blended over the frame)',
+                   cmap: str = DEFAULT_CMAP,
+                   number_label: str = 'frame') -> List[str]:
+    """Write ``STEM.png`` (a labelled strip of ``count`` evenly spread
+    frames per row, :class:`~mmcmd.visualization.panels.StripRenderer`)
+    and ``STEM.gif`` or ``STEM.mp4`` (the rows side by side, one labelled
+    picture per frame, :class:`~mmcmd.visualization.panels.
+    AnimationRenderer`); return their paths. The folder is created.
+
+    Args:
+        stem: output path without the extension.
+        rows: (T, H, W, 3) uint8 sequences of one size.
+        fmt: 'gif' or 'mp4'.
+        fps: animation frames per second.
+        count: frames per row of the strip.
+        labels: one label per row (default 'row 1', 'row 2', ...).
+        title: the pictures' title (default: the stem's file name).
+        numbers: ``numbers[r][t]``, the frame number printed over frame t
+            of row r (default: t).
+        colorbar_label: what the colour bar's colours mean.
+        cmap: the colour map the heat maps were drawn with.
+        number_label: word printed before each frame number.
+    """
+    from .panels import animation_pictures, strip_picture
     folder = os.path.dirname(os.path.abspath(stem))
     os.makedirs(folder, exist_ok=True)
+    labels = list(labels) if labels is not None else [
+        f'row {i + 1}' for i in range(len(rows))]
+    title = title if title is not None else os.path.basename(stem)
     png = f'{stem}.png'
-    Image.fromarray(frame_strip(rows, count)).save(png)
+    Image.fromarray(strip_picture(
+        rows, labels, title, count, numbers, colorbar_label, cmap,
+        number_label=number_label)).save(png)
     movie = f'{stem}.{fmt}'
     with AnimationWriter(movie, fps=fps, fmt=fmt) as writer:
-        for frame in side_by_side(rows):
+        for frame in animation_pictures(rows, labels, title, numbers,
+                                        colorbar_label, cmap,
+                                        number_label=number_label):
             writer.write(frame)
     return [png, movie]

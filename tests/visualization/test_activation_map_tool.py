@@ -23,6 +23,12 @@ from mmcmd.visualization.activation import (
     blend_heatmap,
     clip_frames,
 )
+from mmcmd.visualization.panels import (
+    MIN_PANEL_HEIGHT,
+    MIN_STRIP_WIDTH,
+    StripRenderer,
+    upscale,
+)
 
 
 @pytest.fixture(scope='module')
@@ -59,10 +65,17 @@ def test_draws_videos_with_a_checkpoint(tool, tmp_path, capsys):
     png, gif = out / '000_video0_activation.png', \
         out / '000_video0_activation.gif'
     strip = np.asarray(Image.open(png).convert('RGB'))
-    assert strip.shape == (2 * SIDE + 2, 4 * SIDE + 3 * 2, 3)
+    layout = StripRenderer((CLIP_LEN, SIDE, SIDE), ['frames', 'map'], '',
+                           count=4)
+    # readable on a laptop: at least 1000 px wide, frames upscaled
+    assert strip.shape[1] >= MIN_STRIP_WIDTH
+    assert strip.shape[:2] == layout.size[::-1]
+    factor = layout.factor
+    assert factor >= 2
     with Image.open(gif) as image:
-        assert image.n_frames == CLIP_LEN and image.size == (2 * SIDE + 2,
-                                                             SIDE)
+        assert image.n_frames == CLIP_LEN
+        assert image.size[1] >= MIN_PANEL_HEIGHT
+        assert image.size[0] >= 2 * MIN_PANEL_HEIGHT
     assert not list(out.glob('001_*'))
     # The bottom-left picture is the middle clip's first frame, blended with
     # the map of the checkpoint's weights (recomputed here in-process).
@@ -74,9 +87,17 @@ def test_draws_videos_with_a_checkpoint(tool, tmp_path, capsys):
     net.eval()
     heat = activation_map(net, clips[k])
     expected = blend_heatmap(clip_frames(sample['inputs'][k]), heat)
-    assert np.array_equal(strip[SIDE + 2:, :SIDE], expected[0])
-    assert np.array_equal(strip[:SIDE, :SIDE],
-                          clip_frames(sample['inputs'][k])[0])
+
+    def panel(row: int, column: int) -> np.ndarray:
+        x, y, w, h = layout.boxes[row, column]
+        return strip[y:y + h, x:x + w]
+
+    assert np.array_equal(panel(1, 0), upscale(expected[0], factor))
+    assert np.array_equal(panel(0, 0),
+                          upscale(clip_frames(sample['inputs'][k])[0],
+                                  factor))
+    # the last column shows the clip's last frame
+    assert np.array_equal(panel(1, 3), upscale(expected[-1], factor))
 
 
 def test_exit_status_when_nothing_is_drawn(tool, tmp_path, capsys):

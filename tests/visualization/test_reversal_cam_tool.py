@@ -17,6 +17,12 @@ from visualization_tool_utils import (
     write_tiny_config,
 )
 
+from mmcmd.visualization.panels import (
+    MIN_PANEL_HEIGHT,
+    MIN_STRIP_WIDTH,
+    StripRenderer,
+)
+
 
 @pytest.fixture(scope='module')
 def tool():
@@ -46,26 +52,38 @@ def test_probe_accuracy_and_cam_files(tool, tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     saved = json.loads((out / 'order_accuracy.json').read_text())
     assert printed == saved
-    assert saved['name'] == 'order_accuracy' and saved['unit'] == '%'
-    assert 0.0 <= saved['val_accuracy'] <= 1.0
-    assert saved['value'] == pytest.approx(100 * saved['val_accuracy'],
-                                           abs=0.01)
+    # one unit: every accuracy is a fraction in [0, 1], and says so
+    assert saved['name'] == 'order_accuracy'
+    assert saved['unit'] == 'fraction' and saved['chance'] == 0.5
+    for key in ('value', 'val_accuracy', 'train_accuracy', 'chance'):
+        assert 0.0 <= saved[key] <= 1.0, key
+    assert saved['value'] == pytest.approx(saved['val_accuracy'],
+                                           abs=1e-4)
     # every clip of the held-out video, and its reversal, is scored
     assert saved['num_val_videos'] == 1 and saved['num_train_videos'] == 3
     assert saved['num_val_clips'] == NUM_CLIPS
     assert saved['num_train_clips'] == 3 * NUM_CLIPS
-    strip = np.asarray(Image.open(out / '000_video3_reversal_cam.png'))
-    assert strip.shape[:2] == (4 * SIDE + 3 * 2, 4 * SIDE + 3 * 2)
+    strip = np.asarray(Image.open(out / '000_video3_reversal_cam.png')
+                       .convert('RGB'))
+    layout = StripRenderer((CLIP_LEN, SIDE, SIDE), ['a'] * 4, '', count=4)
+    assert strip.shape[:2] == layout.size[::-1]
+    assert strip.shape[1] >= MIN_STRIP_WIDTH
+
+    def panel(row: int, column: int) -> np.ndarray:
+        x, y, w, h = layout.boxes[row, column]
+        return strip[y:y + h, x:x + w]
+
     # rows 1 and 3: the frames, and the same frames in reversed order
-    first, last = strip[:SIDE, :SIDE], strip[:SIDE, 3 * (SIDE + 2):]
-    row3 = 2 * (SIDE + 2)
-    assert np.array_equal(strip[row3:row3 + SIDE, :SIDE], last)
-    assert np.array_equal(strip[row3:row3 + SIDE, 3 * (SIDE + 2):], first)
+    assert np.array_equal(panel(2, 0), panel(0, 3))
+    assert np.array_equal(panel(2, 3), panel(0, 0))
+    assert not np.array_equal(panel(0, 0), panel(0, 3))
     with av.open(str(out / '000_video3_reversal_cam.mp4')) as container:
         frames = [f.to_ndarray(format='rgb24')
                   for f in container.decode(video=0)]
     assert len(frames) == CLIP_LEN
-    assert frames[0].shape == (SIDE, 4 * SIDE + 3 * 2, 3)
+    # four panels side by side, each at least 256 px high
+    assert frames[0].shape[0] >= MIN_PANEL_HEIGHT
+    assert frames[0].shape[1] >= 4 * MIN_PANEL_HEIGHT
 
 
 def test_held_out_share_and_bad_arguments(tool, tmp_path, capsys):

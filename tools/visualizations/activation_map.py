@@ -14,14 +14,20 @@ and no classifier are involved.
         --checkpoint CKPT --out-dir OUT --format mp4
 
 Inputs: video files, folders (searched recursively) and annotation / list
-files (``path [label]`` lines; relative paths under --data-prefix, else the
-list's folder). The config needs a ``model`` with a backbone (an embedding,
-retrieval, finetune or pretraining config: only its backbone is used) and a
-``test_pipeline``; --pipeline takes the pipeline from another config.
+files (``path [label]`` lines; a relative path is joined to --data-prefix,
+else to the list file's own folder, never to the working directory: the
+convention of every tool reading lists). The config needs a ``model``
+with a backbone (an embedding, retrieval, finetune or pretraining config:
+only its backbone is used) and a ``test_pipeline``; --pipeline takes the
+pipeline from another config.
 
 Per video, in --out-dir: ``NNN_NAME_activation.png``, a strip of evenly
-spread frames (top) above their heat maps (bottom), and
-``NNN_NAME_activation.gif`` (or .mp4): frame | heat map side by side.
+spread frames (top row) above their heat maps (bottom row), and
+``NNN_NAME_activation.gif`` (or .mp4): frame | heat map side by side. Both
+carry a title (video, clip), row / panel labels, the clip frame number of
+every frame and a colour bar; the frames are upscaled (whole factor,
+nearest neighbour) so a strip is at least 1000 px wide and an animation's
+panels at least 256 px high.
 
 Exit status: 0 when at least one video was drawn, 1 when none could be
 (each unreadable video is reported on stderr with its file and reason), 2
@@ -68,7 +74,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'config (e.g. configs/_base_/datasets/'
                         'embedding_pipeline.py)')
     parser.add_argument('--data-prefix', help='folder the relative paths of '
-                        'list files are under')
+                        "list files are under (default: the list's own "
+                        'folder)')
     parser.add_argument('--clip', type=int, default=None,
                         help='which clip of the test pipeline to draw '
                         '(default: the middle one)')
@@ -131,8 +138,16 @@ def draw_video(model: torch.nn.Module, sample: dict, path: str, index: int,
     frames = clip_frames(raw[k])
     overlay = blend_heatmap(frames, heat, alpha=args.alpha)
     stem = output_stem(args.out_dir, index, path, 'activation')
-    return write_pictures(stem, [frames, overlay], fmt=args.format,
-                          fps=args.fps, count=args.strip_frames)
+    scope = 'each frame' if args.per_frame else 'the clip'
+    title = (f'Activation map: {osp.basename(path)}, clip {k + 1} of '
+             f'{clips.shape[0]}')
+    return write_pictures(
+        stem, [frames, overlay], fmt=args.format, fps=args.fps,
+        count=args.strip_frames, title=title,
+        labels=['frames', 'activation map (channel sum)'],
+        colorbar_label=f'activation, min-max over {scope} '
+        f'({round(100 * args.alpha)} % over the frame)',
+        number_label='clip frame')
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -3,7 +3,7 @@
 A bias-free Linear(C, 2) probe is trained on the frozen backbone's globally
 pooled features to tell each clip (label 0) from its time-reversed copy
 (label 1); its order accuracy on held-out videos says how much arrow-of-time
-information the features hold (chance: 50 %). Then, for a few held-out
+information the features hold (chance: 0.5). Then, for a few held-out
 videos, the probe's weights of the TRUE class are applied to the last
 feature map at every position (sum_c w_c F_c), ReLU, upsampled to the
 frames, min-max normalised per frame and blended as a JET heat map: the
@@ -23,10 +23,19 @@ of a video is a training sample; no augmentation), normalised by the
 model's data preprocessor; the backbone runs in eval mode, frozen.
 
 Outputs in --out-dir: ``order_accuracy.json`` (also printed as one JSON
-row: name, value (%), unit, train/held-out accuracy, counts) and, per drawn
-video, ``NNN_NAME_reversal_cam.png`` (rows: frames, CAM of class "normal",
-reversed frames, CAM of class "reversed") and ``.gif`` / ``.mp4`` (the
-same four side by side).
+row: name, value, unit, train/held-out accuracy, counts; every accuracy
+is a fraction in [0, 1], ``unit`` says "fraction", chance is 0.5) and, per
+drawn video, ``NNN_NAME_reversal_cam.png`` (rows: frames, CAM of class
+"normal", reversed frames, CAM of class "reversed") and ``.gif`` /
+``.mp4`` (the same four side by side). The pictures carry a title (video,
+held-out order accuracy), row / panel labels, the clip frame number of
+every frame (the reversed rows count down) and a colour bar; the frames
+are upscaled so a strip is at least 1000 px wide and an animation's panels
+at least 256 px high.
+
+List files (``path [label]`` lines): a relative path is joined to
+--data-prefix, else to the list file's own folder, never to the working
+directory (the convention of every tool reading lists).
 
 Exit status: 0 on success; 1 when too few videos could be read to train
 and hold out (bad files are reported on stderr with the reason); 2 for bad
@@ -87,7 +96,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--pipeline', help='take test_pipeline from this '
                         'config')
     parser.add_argument('--data-prefix', help='folder the relative paths of '
-                        'list files are under')
+                        "list files are under (default: the list's own "
+                        'folder)')
     parser.add_argument('--solver', choices=('lbfgs', 'adam'),
                         default='lbfgs',
                         help='probe training: lbfgs (default) fits the '
@@ -175,8 +185,11 @@ def read_features(model: torch.nn.Module, paths: List[str], what: str,
 
 
 def draw(model: torch.nn.Module, probe: torch.nn.Linear, kept: list,
-         args: argparse.Namespace) -> List[str]:
-    """CAM pictures of the kept held-out clips; the files written."""
+         args: argparse.Namespace, accuracy: Optional[float] = None
+         ) -> List[str]:
+    """CAM pictures of the kept held-out clips; the files written.
+    ``accuracy`` (a fraction) is the probe's held-out order accuracy,
+    printed in the title."""
     files = []
     probe = probe.to(next(model.backbone.parameters()).device)
     for i, path, clip, raw in kept:
@@ -190,8 +203,20 @@ def draw(model: torch.nn.Module, probe: torch.nn.Linear, kept: list,
                                          alpha=args.alpha)]
         name = osp.splitext(osp.basename(path))[0]
         stem = osp.join(args.out_dir, f'{i:03d}_{name}_reversal_cam')
-        files += write_pictures(stem, rows, fmt=args.format, fps=args.fps,
-                                count=args.strip_frames)
+        forward = list(range(len(frames)))
+        scope = 'the clip' if args.per_clip else 'each frame'
+        title = f'Reversal CAM: {osp.basename(path)}' + (
+            '' if accuracy is None else
+            f' (held-out order accuracy {accuracy:.3f}, chance 0.5)')
+        files += write_pictures(
+            stem, rows, fmt=args.format, fps=args.fps,
+            count=args.strip_frames, title=title,
+            labels=['frames', 'CAM of class "normal"', 'reversed frames',
+                    'CAM of class "reversed"'],
+            numbers=[forward, forward, forward[::-1], forward[::-1]],
+            colorbar_label=f'CAM of the true class, min-max over {scope} '
+            f'({round(100 * args.alpha)} % over the frame)',
+            number_label='clip frame')
     return files
 
 
@@ -230,9 +255,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                              milestones=(args.lr_step, ), seed=args.seed,
                              solver=args.solver)
     val_acc = probe_accuracy(probe, x_val, y_val)
-    row = dict(name='order_accuracy', value=round(100 * val_acc, 2),
-               unit='%', train_accuracy=probe_accuracy(probe, x_train,
-                                                       y_train),
+    row = dict(name='order_accuracy', value=round(val_acc, 4),
+               unit='fraction', chance=0.5,
+               train_accuracy=probe_accuracy(probe, x_train, y_train),
                val_accuracy=val_acc, num_train_videos=train['videos'],
                num_val_videos=val['videos'],
                num_train_clips=len(y_train) // 2,
@@ -245,7 +270,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               encoding='utf-8') as f:
         json.dump(row, f, indent=1)
     print(json.dumps(row))
-    for path in draw(model, probe, val['kept'], args):
+    for path in draw(model, probe, val['kept'], args, val_acc):
         print(path, file=sys.stderr)
     return 0
 
