@@ -7,6 +7,7 @@ from .animation import AnimationWriter
 from .motion import (
                      MotionPicture,
                      MotionPictureRenderer,
+                     choose_strongest,
                      colour_wheel,
                      default_scale,
                      direction_hue,
@@ -15,12 +16,13 @@ from .motion import (
                      frame_full_scale,
                      motion_strength,
                      render_motion_picture,
+                     robust_strength,
                      strongest_frame,
 )
 
 __all__ = [
     'AnimationWriter', 'MotionPicture', 'MotionPictureRenderer',
-    'colour_wheel', 'default_scale', 'direction_hue', 'flow_to_rgb',
-    'format_scale', 'frame_full_scale', 'motion_strength',
-    'render_motion_picture', 'strongest_frame'
+    'choose_strongest', 'colour_wheel', 'default_scale', 'direction_hue',
+    'flow_to_rgb', 'format_scale', 'frame_full_scale', 'motion_strength',
+    'render_motion_picture', 'robust_strength', 'strongest_frame'
 ]
