@@ -21,6 +21,14 @@ Examples:
     python tools/data/reencode.py train_list.txt out/ --short-side 256 \\
         --workers 16 --shard 3/8
 
+An OUT_DIR that is the input folder or lies inside it, or any output that
+would be its own source, is refused with one line before any work (the
+copies would be taken for finished outputs, or for inputs of the next run).
+
+List files (``path [label]`` lines): a relative path is joined to
+--data-prefix, else to the list file's own folder, never to the working
+directory (the convention of every tool reading lists).
+
 Exit status: 0 when every video was written or already done, 1 when some
 failed (listed at the end), 2 for bad arguments.
 """
@@ -121,6 +129,26 @@ def plan(args: argparse.Namespace) -> List[Tuple[str, str]]:
     return jobs
 
 
+def same_place_problem(args: argparse.Namespace,
+                       jobs: List[Tuple[str, str]]) -> Optional[str]:
+    """Why the outputs would land on or among the inputs, else None."""
+    out = osp.realpath(args.out_dir)
+    if osp.isdir(args.input):
+        source = osp.realpath(args.input)
+        if out == source:
+            return (f'the output folder {args.out_dir} is the input folder; '
+                    'give another OUT_DIR')
+        if out.startswith(source + os.sep):
+            return (f'the output folder {args.out_dir} is inside the input '
+                    f'folder {args.input}: the copies would be read as '
+                    'inputs by the next run; give an OUT_DIR outside it')
+    for source, target in jobs:
+        if osp.realpath(source) == osp.realpath(target):
+            return (f'{target} would overwrite its own source; give another '
+                    'OUT_DIR')
+    return None
+
+
 def run_one(job: Tuple[str, str], args: argparse.Namespace
             ) -> Tuple[str, str, str]:
     """Re-encode one video; return (source, status, detail)."""
@@ -150,6 +178,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'error: {args.input} does not exist', file=sys.stderr)
         return 2
     jobs = plan(args)
+    problem = same_place_problem(args, jobs)
+    if problem:
+        print(f'error: {problem}', file=sys.stderr)
+        return 2
     if not jobs:
         print(f'no videos found in {args.input}', file=sys.stderr)
         return 1
