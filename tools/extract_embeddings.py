@@ -7,6 +7,14 @@
         --list data/ucf101/ucf101_val_split_1_videos.txt \
         --root data/ucf101/videos --out work_dirs/ucf101_val
 
+List files (--list): a relative path is joined to --root (alias
+--data-prefix), else to the list file's own folder: the convention of
+every tool reading lists (tools/analysis/check_videos.py,
+tools/data/reencode.py, the visualisation tools). For lists written
+before this convention, a relative path that does not exist under the
+list's folder but does exist under the working directory is still read
+from there, and one line on stderr counts such paths.
+
 Every video goes through the config's test_pipeline and the model's
 test_step, exactly as in `tools/test.py` with a retrieval config, so the
 vectors equal its --dump embeddings and mmcmd.apis.embed_video's.
@@ -70,9 +78,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     source.add_argument('--list', help='text file, one video a line: '
                         '`path` or `path label` (the annotation files of '
                         'tools/data); blank lines and # comments skipped')
-    parser.add_argument('--root', help='folder the relative --list paths '
-                        'are under (the dataset video root); unset: as '
-                        'written, relative to the working directory')
+    parser.add_argument('--root', '--data-prefix', dest='root',
+                        help='folder the relative --list paths are under '
+                        "(the dataset video root); unset: the list file's "
+                        'own folder (a path found only under the working '
+                        'directory is read from there, with a note)')
     parser.add_argument('--out', required=True,
                         help='output prefix: OUT.npy, OUT.index.txt, ...')
     parser.add_argument('--batch-size', type=int, default=4,
@@ -105,15 +115,33 @@ def find_videos(root: str, extensions: Sequence[str] = VIDEO_EXTENSIONS
     return sorted(found)
 
 
-def read_video_list(path: str, root: Optional[str] = None) -> List[str]:
+def read_video_list(path: str, root: Optional[str] = None,
+                    from_cwd: Optional[List[str]] = None) -> List[str]:
     """Paths of a list file: ``path`` or ``path label ...`` lines (trailing
-    integer labels dropped), blank lines and ``#`` comments skipped,
-    relative paths joined to ``root``."""
+    integer labels dropped), blank lines and ``#`` comments skipped.
+
+    A relative path is joined to ``root`` if given, else to the list
+    file's folder; without ``root``, one that does not exist there but
+    exists relative to the working directory is kept as written (the old
+    convention) and also appended to ``from_cwd`` when given.
+    """
     with open(path, encoding='utf-8-sig') as f:
         lines = [line.strip() for line in f]
     paths = [LIST_LINE.fullmatch(line).group('path') for line in lines
              if line and not line.startswith('#')]
-    return [osp.join(root, p) for p in paths] if root else paths
+    if root:
+        return [osp.join(root, p) for p in paths]
+    base = osp.dirname(osp.abspath(path))
+    out = []
+    for entry in paths:
+        joined = osp.join(base, entry)
+        if not osp.isabs(entry) and not osp.exists(joined) and \
+                osp.exists(entry):
+            joined = entry
+            if from_cwd is not None:
+                from_cwd.append(entry)
+        out.append(joined)
+    return out
 
 
 # ------------------------------------------------------------ store ---
@@ -331,9 +359,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    from_cwd: List[str] = []
     try:
         paths = (find_videos(args.videos) if args.videos
-                 else read_video_list(args.list, args.root))
+                 else read_video_list(args.list, args.root, from_cwd))
     except OSError as error:
         print(f'error: cannot read the video list: {error}', file=sys.stderr)
         return 1
@@ -341,6 +370,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'error: no videos found in {args.videos or args.list}',
               file=sys.stderr)
         return 1
+    if from_cwd and rank == 0:
+        print(f'note: {len(from_cwd)} relative paths of {args.list} are not '
+              "under the list's folder but under the working directory and "
+              'are read from there; give --root to say where they are',
+              file=sys.stderr)
     out = strip_prefix(args.out)
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     model = init_embedder(cfg, args.checkpoint, device=args.device)

@@ -194,4 +194,42 @@ def test_list_lines_with_labels(extract_tool, tmp_path):
                       '/abs/y.mp4 2\n')
     assert extract_tool.read_video_list(str(listed), 'root') == [
         'root/A/v 1.avi', 'root/B/w.mp4', 'root/C/x.mp4', '/abs/y.mp4']
-    assert extract_tool.read_video_list(str(listed))[0] == 'A/v 1.avi'
+    # without a root: the list's own folder, as every list-reading tool
+    assert extract_tool.read_video_list(str(listed)) == [
+        str(tmp_path / 'A/v 1.avi'), str(tmp_path / 'B/w.mp4'),
+        str(tmp_path / 'C/x.mp4'), '/abs/y.mp4']
+
+
+def test_list_paths_resolve_against_the_list_folder(
+        extract_tool, checkpoint, videos, tmp_path, monkeypatch, capsys):
+    # a list inside the video folder, run from elsewhere, no --root
+    listed = videos / 'list.txt'
+    listed.write_text('sub/v0.mp4 0\nsub/v2.mp4 1\n')
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / 'by_list'
+    assert extract_tool.main([CONFIG, checkpoint, '--list', str(listed),
+                              '--out', str(out), '--workers', '0']) == 0
+    captured = capsys.readouterr()
+    assert '2 of 2 videos embedded' in captured.out
+    assert 'note:' not in captured.err
+    assert Path(f'{out}.index.txt').read_text().splitlines() == [
+        str(videos / 'sub/v0.mp4'), str(videos / 'sub/v2.mp4')]
+    # --data-prefix is the same option as --root
+    args = extract_tool.parse_args([CONFIG, checkpoint, '--list', 'l.txt',
+                                    '--data-prefix', 'somewhere', '--out',
+                                    'o'])
+    assert args.root == 'somewhere'
+    # a list written for the working directory still reads, with a note
+    elsewhere = tmp_path / 'lists'
+    elsewhere.mkdir()
+    old = elsewhere / 'old.txt'
+    old.write_text('videos/sub/v1.mp4\n')
+    from_cwd = []
+    assert extract_tool.read_video_list(str(old), None, from_cwd) == [
+        'videos/sub/v1.mp4']
+    assert from_cwd == ['videos/sub/v1.mp4']
+    out = tmp_path / 'by_cwd'
+    assert extract_tool.main([CONFIG, checkpoint, '--list', str(old),
+                              '--out', str(out), '--workers', '0']) == 0
+    err = capsys.readouterr().err
+    assert 'note: 1 relative paths of' in err and '--root' in err
