@@ -97,7 +97,8 @@ class _Picture:
 
     def colour_bar(self, x: int, y: int, width: int, height: int,
                    cmap: str, label: str) -> None:
-        """A vertical colour bar of ``cmap`` over [0, 1] in the box."""
+        """A vertical colour bar of ``cmap`` over [0, 1] in the box; its
+        label is wrapped to the bar's height."""
         axes = self.figure.add_axes([x / self.width,
                                      1 - (y + height) / self.height,
                                      width / self.width,
@@ -107,7 +108,7 @@ class _Picture:
         bar.set_ticks([0.0, 0.5, 1.0])
         bar.set_ticklabels(['0 low', '0.5', '1 high'])
         bar.ax.tick_params(labelsize=9)
-        bar.set_label(label, fontsize=9)
+        bar.set_label(_wrap(label, max(12, height // 7)), fontsize=9)
 
     def render(self) -> np.ndarray:
         """The picture, RGB uint8 (H, W, 3)."""
@@ -270,7 +271,7 @@ class AnimationRenderer:
                                        multialignment='center'))
         top = self.TITLE + self.LABEL
         p.colour_bar(p.width - self.COLORBAR + 14, top, 18, ph, cmap,
-                     _wrap(colorbar_label, 28))
+                     colorbar_label)
 
     @property
     def size(self) -> Tuple[int, int]:
