@@ -6,7 +6,12 @@
 The flags are those of mmaction2's tools/test.py plus ``--smoke`` (the first
 N videos of the test lists, no worker processes, a log line per
 iteration); tools/dist_test.sh and
-tools/slurm_test.sh run this script with --launcher. Exit status 2: the
+tools/slurm_test.sh run this script with --launcher. Before the Runner is
+built (and prints the config), --cfg-options keys are checked against the
+config, and the checkpoint file and the test lists must exist.
+
+Exit status 1: a user error (those checks and any other exception), one
+line on stderr, the full traceback with --debug or MMCMD_DEBUG=1; 2: the
 checkpoint was refused as unsafe; 3: a dataloader worker process died.
 """
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import List, Optional
 from mmengine.config import Config, DictAction
 
 import mmcmd
+from mmcmd.engine.preflight import check_checkpoint_file, check_data_files
 from mmcmd.engine.runner_config import (
     SMOKE_SAMPLES,
     adapt_to_device,
@@ -27,6 +33,8 @@ from mmcmd.engine.runner_config import (
     smoke_config,
 )
 from mmcmd.utils import UnsafeCheckpointError
+from mmcmd.utils.config_options import CFG_OPTIONS_HELP, merge_cfg_options
+from mmcmd.utils.tool_errors import DEBUG_HELP, debug_requested, report_error
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -47,15 +55,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='seconds each shown window stays open')
     parser.add_argument('--work-dir', help='directory for logs '
                         '(default: ./work_dirs/<config name>)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings as key=value pairs without white '
-        'space, e.g. test_dataloader.batch_size=4; a list as key="[a,b]"')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help=CFG_OPTIONS_HELP)
     parser.add_argument(
         '--smoke', nargs='?', type=int, const=SMOKE_SAMPLES, metavar='N',
         help='smoke run: the first N videos of each test list (default '
         f'{SMOKE_SAMPLES}; a retrieval config: N queries and N gallery '
         'videos), no worker processes, a log line per iteration')
+    parser.add_argument('--debug', action='store_true', help=DEBUG_HELP)
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none', help='job launcher (pytorch for torchrun / '
@@ -99,9 +106,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.load_from = args.checkpoint
     if args.smoke is not None:
         smoke_config(cfg, args.smoke, training=False)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    return cfg
+    return merge_cfg_options(cfg, args.cfg_options)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -113,19 +118,29 @@ def main(argv: Optional[List[str]] = None) -> None:
     mmcmd.register_all_modules(init_default_scope=False)
     cfg = merge_args(Config.fromfile(args.config), args)
     cfg = adapt_to_device(fix_worker_settings(cfg))
+    check_checkpoint_file(cfg.get('load_from', None), 'CHECKPOINT')
+    check_data_files(cfg, ['test_dataloader'])
     build_runner(cfg).test()
 
 
 def run(argv: Optional[List[str]] = None) -> int:
-    """Run :func:`main`; turn known user errors into one line and a status."""
+    """Run :func:`main`; turn errors into one line on stderr and a status
+    (the traceback with --debug or MMCMD_DEBUG=1)."""
     try:
         main(argv)
+    except SystemExit as stop:
+        if isinstance(stop.code, str) and int(os.environ.get('RANK', 0)):
+            return 1  # the same line comes from rank 0
+        raise
     except UnsafeCheckpointError as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
-    except RuntimeError as error:
-        if 'DataLoader worker' not in str(error):
+    except Exception as error:
+        if debug_requested(argv):
             raise
+        if not (isinstance(error, RuntimeError)
+                and 'DataLoader worker' in str(error)):
+            return report_error(error)
         print(f'error: a dataloader worker process died ({error}). This is '
               'usually the out-of-memory killer (fewer num_workers or a '
               'smaller batch help) or a crash inside a decoder (find the '

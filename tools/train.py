@@ -6,9 +6,15 @@
 The flags are those of mmaction2's tools/train.py plus ``--smoke``, a short
 run of any config that checks data, model and loop end to end (see
 docs/workflows.md); tools/dist_train.sh and tools/slurm_train.sh run this
-script with --launcher. Exit status 1: the training set is smaller than one
-batch (and other configuration errors, one line each); 2: a checkpoint was
-refused as unsafe; 3: a dataloader worker process died.
+script with --launcher. Before the Runner is built (and prints the
+config) the merged config is checked: --cfg-options keys against the
+config (mmcmd.utils.config_options), annotation lists, video folders and
+checkpoint files, a training list of at least one batch, a finetuning
+config's pretrained checkpoint (mmcmd.engine.preflight).
+
+Exit status 1: a user error (those checks and any other exception), one
+line on stderr, the full traceback with --debug or MMCMD_DEBUG=1; 2: a
+checkpoint was refused as unsafe; 3: a dataloader worker process died.
 """
 from __future__ import annotations
 
@@ -20,6 +26,14 @@ from typing import List, Optional
 from mmengine.config import Config, DictAction
 
 import mmcmd
+from mmcmd.engine.preflight import (
+    check_checkpoint_file,
+    check_data_files,
+    check_pretrained,
+    check_train_list_size,
+    launcher_world_size,
+    too_small_message,
+)
 from mmcmd.engine.runner_config import (
     SMOKE_SAMPLES,
     adapt_to_device,
@@ -28,6 +42,8 @@ from mmcmd.engine.runner_config import (
     smoke_config,
 )
 from mmcmd.utils import UnsafeCheckpointError
+from mmcmd.utils.config_options import CFG_OPTIONS_HELP, merge_cfg_options
+from mmcmd.utils.tool_errors import DEBUG_HELP, debug_requested, report_error
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -57,15 +73,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'checkpoints (default: ./work_dirs/<config name>)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings as key=value pairs without white '
-        'space, e.g. train_dataloader.batch_size=4 or pretrained=CKPT; a '
-        'list as key="[a,b]"')
+        help=CFG_OPTIONS_HELP + '; a finetuning checkpoint as '
+        'pretrained=CKPT')
     parser.add_argument(
         '--smoke', nargs='?', type=int, const=SMOKE_SAMPLES, metavar='N',
         help='smoke run: the first N videos of each annotation list (default '
-        f'{SMOKE_SAMPLES}), batch at most N, 1 epoch, no worker processes, a '
-        'log line per iteration, one checkpoint; work dir '
+        f'{SMOKE_SAMPLES}) shared by all processes, batch at most N / '
+        'processes, 1 epoch, no worker processes, a log line per '
+        'iteration, one checkpoint without optimizer state; work dir '
         './work_dirs/<config name>_smoke unless --work-dir is given')
+    parser.add_argument('--debug', action='store_true', help=DEBUG_HELP)
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none', help='job launcher (pytorch for torchrun / '
@@ -111,10 +128,28 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif args.seed is not None:
         cfg.randomness.seed = args.seed
     if args.smoke is not None:
-        smoke_config(cfg, args.smoke, training=True)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    return cfg
+        smoke_config(cfg, args.smoke, training=True,
+                     world_size=launcher_world_size(args.launcher))
+    return merge_cfg_options(cfg, args.cfg_options)
+
+
+def preflight(cfg: Config, args: argparse.Namespace) -> None:
+    """Stop with one line on what the config alone shows to be wrong.
+
+    Args:
+        cfg: the merged config.
+        args: the command-line flags.
+    """
+    loaders = ['train_dataloader']
+    if cfg.get('val_cfg', None) and cfg.get('val_dataloader', None):
+        loaders.append('val_dataloader')
+    check_data_files(cfg, loaders)
+    if args.resume not in (None, 'auto'):
+        check_checkpoint_file(args.resume, '--resume')
+    else:
+        check_checkpoint_file(cfg.get('load_from', None), 'load_from')
+    check_pretrained(cfg)
+    check_train_list_size(cfg, launcher_world_size(args.launcher))
 
 
 def check_train_size(runner) -> None:
@@ -128,13 +163,9 @@ def check_train_size(runner) -> None:
         return
     dataset = loader.dataset
     ann_file = getattr(dataset, 'ann_file', None) or type(dataset).__name__
-    world = runner.world_size
-    per = f' per process x {world} processes' if world > 1 else ''
-    raise SystemExit(
-        f'error: the training set {ann_file} has {len(dataset)} videos, '
-        f'fewer than one batch of {loader.batch_size}{per} '
-        f'(drop_last={loader.drop_last}): add videos to the list, or lower '
-        'the batch with --cfg-options train_dataloader.batch_size=N')
+    raise SystemExit(too_small_message(ann_file, len(dataset),
+                                       loader.batch_size, runner.world_size,
+                                       loader.drop_last))
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -146,21 +177,30 @@ def main(argv: Optional[List[str]] = None) -> None:
     mmcmd.register_all_modules(init_default_scope=False)
     cfg = merge_args(Config.fromfile(args.config), args)
     cfg = adapt_to_device(fix_worker_settings(cfg))
+    preflight(cfg, args)
     runner = build_runner(cfg)
     check_train_size(runner)
     runner.train()
 
 
 def run(argv: Optional[List[str]] = None) -> int:
-    """Run :func:`main`; turn known user errors into one line and a status."""
+    """Run :func:`main`; turn errors into one line on stderr and a status
+    (the traceback with --debug or MMCMD_DEBUG=1)."""
     try:
         main(argv)
+    except SystemExit as stop:
+        if isinstance(stop.code, str) and int(os.environ.get('RANK', 0)):
+            return 1  # the same line comes from rank 0
+        raise
     except UnsafeCheckpointError as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
-    except RuntimeError as error:
-        if 'DataLoader worker' not in str(error):
+    except Exception as error:
+        if debug_requested(argv):
             raise
+        if not (isinstance(error, RuntimeError)
+                and 'DataLoader worker' in str(error)):
+            return report_error(error)
         print(f'error: a dataloader worker process died ({error}). This is '
               'usually the out-of-memory killer (fewer num_workers or a '
               'smaller batch help) or a crash inside a decoder (find the '

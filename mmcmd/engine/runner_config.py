@@ -34,21 +34,43 @@ def limit_dataset(dataset: Dict[str, Any], num: int) -> None:
         dataset['indices'] = num
 
 
+def smoke_batch_size(batch_size: int, num: int, world_size: int = 1) -> int:
+    """Training batch per process of a smoke run on ``num`` videos.
+
+    The ``num`` videos are shared by ``world_size`` processes, so each
+    process gets ``num // world_size`` of them (at least 1): with the
+    batch capped there, ``num`` videos give one full step on every process
+    whatever the number of processes (``tools/dist_train.sh CONFIG 2
+    --smoke`` needs the same 8 videos as one process).
+
+    Args:
+        batch_size: the config's batch per process.
+        num: videos of the smoke run (``--smoke N``).
+        world_size: number of training processes.
+    """
+    return max(1, min(int(batch_size), num // max(1, world_size)))
+
+
 def smoke_config(cfg: Config, num: int = SMOKE_SAMPLES,
-                 training: bool = True) -> Config:
+                 training: bool = True, world_size: int = 1) -> Config:
     """Shrink a config to a smoke run, consistently.
 
     Every loader: the first ``num`` videos of its dataset, no worker
     processes; a log line per iteration. With ``training``: a training
-    batch of at most ``num`` (one iteration when ``num`` <= the batch), one
-    epoch (or ``num`` iterations of an iteration-based loop), validation
-    after it and one checkpoint at the end. Without: only the test loader
-    is touched.
+    batch per process of at most ``num / world_size``
+    (:func:`smoke_batch_size`; one iteration when that is <= the batch),
+    one epoch (or ``num`` iterations of an iteration-based loop),
+    validation after it and one checkpoint at the end, the model without
+    optimizer state (mmengine's ``CheckpointHook``: ``save_optimizer=False``,
+    ``max_keep_ckpts=1``, no ``save_best`` copy). Without: only the test
+    loader is touched.
 
     Args:
         cfg: the config, changed in place.
         num: videos per dataset (annotation list).
         training: shrink the training loop too (tools/train.py).
+        world_size: number of training processes sharing the ``num``
+            videos.
     """
     names = LOADERS if training else ('test_dataloader', )
     for name in names:
@@ -58,7 +80,8 @@ def smoke_config(cfg: Config, num: int = SMOKE_SAMPLES,
         loader.num_workers = 0
         loader.persistent_workers = False
         if name == 'train_dataloader':
-            loader.batch_size = min(int(loader.batch_size), num)
+            loader.batch_size = smoke_batch_size(loader.batch_size, num,
+                                                 world_size)
         limit_dataset(loader.dataset, num)
     hooks = cfg.get('default_hooks', {})
     if 'logger' in hooks:
@@ -76,6 +99,10 @@ def smoke_config(cfg: Config, num: int = SMOKE_SAMPLES,
     if 'checkpoint' in hooks:
         hooks.checkpoint.interval = 1
         hooks.checkpoint.max_keep_ckpts = 1
+        if hooks.checkpoint.get('type', 'CheckpointHook') in (
+                'CheckpointHook', 'mmengine.CheckpointHook'):
+            hooks.checkpoint.save_optimizer = False
+            hooks.checkpoint.save_best = None
     log_processor = cfg.get('log_processor', None)
     if log_processor:
         log_processor.window_size = 1

@@ -46,6 +46,8 @@ def test_smoke_shrinks_a_config_consistently():
     assert cfg.default_hooks.logger.interval == 1
     assert cfg.default_hooks.checkpoint.interval == 1
     assert cfg.default_hooks.checkpoint.max_keep_ckpts == 1
+    assert cfg.default_hooks.checkpoint.save_optimizer is False
+    assert cfg.default_hooks.checkpoint.save_best is None  # one file
     assert cfg.work_dir.endswith(
         'finetune_r2plus1d-26_1xb8-16x4x1-120e_ucf101-split1-rgb_smoke')
     # a smaller N also caps the batch; --cfg-options still win
@@ -111,7 +113,43 @@ def test_smoke_trains_one_iteration_of_a_shipped_config(tiny_dataset,
                       map_location='cpu')
     assert ckpt['meta']['epoch'] == 1
     assert ckpt['meta']['iter'] == 1  # 2 videos, batch 2: one step
+    assert 'optimizer' not in ckpt and 'state_dict' in ckpt
     assert sorted(p.name for p in work.glob('*.pth')) == ['epoch_1.pth']
+
+
+def test_smoke_batch_is_per_process(monkeypatch):
+    monkeypatch.setenv('WORLD_SIZE', '2')
+    cfg = merged(train_tool, [SYNTHETIC_CMD, '--smoke', '--launcher',
+                              'pytorch'])
+    assert cfg.train_dataloader.batch_size == 4  # 8 videos, 2 processes
+    assert cfg.train_dataloader.dataset.indices == 8
+
+
+@pytest.mark.slow  # two training processes
+def test_smoke_with_two_processes_on_the_smallest_synthetic_set(tmp_path):
+    """docs/workflows.md: the smallest generated set (1 video per class,
+    10 in train.txt) and --smoke (8 videos) with tools/dist_train.sh 2."""
+    import sys
+
+    from suite_utils import free_port, run_tool
+    generated = run_tool([sys.executable, REPO_ROOT / 'tools/data/synthetic/'
+                          'generate.py', '--out', 'data/synthetic',
+                          '--num-train-per-class', '1',
+                          '--num-test-per-class', '1', '--quiet'], tmp_path)
+    assert generated.returncode == 0, generated.stderr[-3000:]
+    result = run_tool(
+        ['bash', REPO_ROOT / 'tools/dist_train.sh', SYNTHETIC_CMD, '2',
+         '--smoke'], tmp_path,
+        env=dict(PYTHON=sys.executable, PORT=str(free_port())))
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    assert 'Epoch(train) [1][1/1]' in log  # batch 4 on each process
+    work = (tmp_path / 'work_dirs' /
+            'cmd_r2plus1d-10_1xb16-8x2x1-20e_synthetic_smoke')
+    assert sorted(p.name for p in work.glob('*.pth')) == ['epoch_1.pth']
+    ckpt = torch.load(str(work / 'epoch_1.pth'), weights_only=True,
+                      map_location='cpu')
+    assert 'optimizer' not in ckpt
 
 
 def test_dataset_smaller_than_a_batch_is_one_clear_error(tiny_dataset,
