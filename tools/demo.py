@@ -49,6 +49,7 @@ import torch
 from mmengine.config import DictAction
 
 from mmcmd.datasets import synthetic
+from mmcmd.utils.config_options import merge_cfg_options
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(REPO, 'configs', 'synthetic')
@@ -352,7 +353,7 @@ def build_stage_cfg(spec: Mapping[str, Any]):
         cfg.param_scheduler = spec['schedule']['param_scheduler']
         cfg.randomness = dict(seed=spec['seed'], deterministic=False)
         cfg.resume, cfg.load_from = bool(spec.get('resume')), None
-        cfg.merge_from_dict(dict(spec.get('cfg_options') or {}))
+        merge_cfg_options(cfg, dict(spec.get('cfg_options') or {}))
     else:
         dataset = cfg.test_dataloader.dataset
         template = dict(dataset.query)
@@ -947,7 +948,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         default={}, metavar='KEY=VALUE',
                         help='overrides of every training config (all '
-                        'methods alike)')
+                        'methods alike); keys must exist in each config, '
+                        'a new key takes a leading +, e.g. +key=value')
     parser.add_argument('--publish', metavar='DIR',
                         help='copy each method\'s final checkpoint into DIR '
                         '(sha256-named) and list it with its measured '

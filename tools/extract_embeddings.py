@@ -45,6 +45,7 @@ from tqdm import tqdm
 from mmcmd.apis import VideoPipelineDataset, embed_samples, init_embedder
 from mmcmd.apis.extraction import collate_videos
 from mmcmd.apis.search import read_index_file
+from mmcmd.utils.config_options import CFG_OPTIONS_HELP, merge_cfg_options
 from mmcmd.utils.video_check import VIDEO_EXTENSIONS
 
 #: a list line: a path, then optional integer labels (annotation files).
@@ -94,8 +95,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='L2-normalise the embeddings (as '
                         'model.normalize=True)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='config overrides, e.g. '
-                        'test_pipeline.1.num_clips=5')
+                        help=CFG_OPTIONS_HELP)
     parser.add_argument('--launcher', choices=['none', 'pytorch'],
                         default='none', help='pytorch: one process per rank '
                         '(torchrun)')
@@ -357,8 +357,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     rank, world = init_dist(args)
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     from_cwd: List[str] = []
     try:
         paths = (find_videos(args.videos) if args.videos

@@ -53,6 +53,7 @@ from mmengine.config import DictAction
 
 import mmcmd  # noqa: F401  (registers the models)
 from mmcmd.datasets.synthetic import CALIBRATED
+from mmcmd.utils.config_options import merge_cfg_options
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODELS_CFG = osp.join(REPO, 'configs', 'synthetic', '_base_', 'models.py')
@@ -181,7 +182,7 @@ def build_encoder(config: str, options: Optional[dict] = None):
     from mmaction.registry import MODELS
     from mmengine.config import Config
     cfg = Config.fromfile(config)
-    cfg.merge_from_dict(options or {})
+    merge_cfg_options(cfg, options)
     backbone = dict(cfg.clip_backbone)
     backbone['out_indices'] = (max(backbone.get('out_indices', (3, ))), )
     encoder = MODELS.build(backbone)

@@ -57,6 +57,7 @@ from mmengine.dataset import pseudo_collate
 from tqdm import tqdm
 
 from mmcmd.apis import VideoPipelineDataset, init_embedder
+from mmcmd.utils.config_options import CFG_OPTIONS_HELP, merge_cfg_options
 from mmcmd.utils.video_check import expand_inputs
 from mmcmd.visualization.activation import (
     blend_heatmap,
@@ -135,8 +136,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='seeds the split, probe init and shuffling')
     parser.add_argument('--device', default='cpu', help="e.g. 'cpu', 'cuda'")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='config overrides, e.g. '
-                        'test_pipeline.1.num_clips=4')
+                        help=CFG_OPTIONS_HELP)
     return parser.parse_args(argv)
 
 
@@ -235,8 +235,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     cfg = Config.fromfile(args.config)
     if args.pipeline:
         cfg.test_pipeline = Config.fromfile(args.pipeline).test_pipeline
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     model = init_embedder(cfg, args.checkpoint, args.device)
     model.backbone.requires_grad_(False)
     train = read_features(model, train_paths, 'training features')
