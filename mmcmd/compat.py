@@ -154,14 +154,8 @@ def allow_mmengine_checkpoints_with_weights_only() -> bool:
     weights-only loading stays on, so a checkpoint crafted to run code is
     still refused.
     """
-    import torch
-
-    from .utils.checkpoint import mmengine_checkpoint_safe_globals
-    add = getattr(torch.serialization, 'add_safe_globals', None)
-    if add is None:  # torch<2.4 has no allow-list and loads everything
-        return False
-    add(mmengine_checkpoint_safe_globals())
-    return True
+    from .utils.checkpoint import allow_mmengine_globals
+    return allow_mmengine_globals()
 
 
 def silence_mmcv_lite_ops_warning() -> bool:

@@ -7,8 +7,10 @@ mmengine's own ``load_checkpoint`` / ``--resume``. The steps:
 
 1. :func:`load_checkpoint_file` reads a file with ``weights_only=True``
    (always; :class:`UnsafeCheckpointError` refuses a crafted file and names
-   it). :func:`mmengine_checkpoint_safe_globals` is the allow-list of the
-   non-tensor types mmengine's Runner saves.
+   it and the object it needs, :class:`NotACheckpointError` a file that is
+   no checkpoint). :func:`mmengine_checkpoint_safe_globals` is the
+   allow-list of the non-tensor types mmengine's Runner saves; the function
+   adds it itself, whether or not mmengine was imported.
 2. :func:`unwrap_state_dict` finds the tensors (``state_dict`` / ``model``
    wrappers, DDP ``module.`` prefix).
 3. :func:`select_prefix` / :func:`select_backbone` pick a sub-module's keys.
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
+import zipfile
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
@@ -36,7 +40,9 @@ OPTIONAL_SUFFIXES = ('num_batches_tracked', )
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds objects outside the weights-only allow-list.
 
-    Such a file could run code when unpickled, so it is never loaded.
+    Such a file could run code when unpickled, so it is never loaded. The
+    message names the object the allow-list lacks (``posix.system``,
+    ``mymodule.MyClass``) in full.
     """
 
     def __init__(self, path: str, reason: str) -> None:
@@ -47,7 +53,20 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
             'torch.load(weights_only=True) does not allow, so unpickling it '
             'could run code. Load only checkpoints you trust; if this one '
             'is yours, re-save its state_dict with plain tensors. '
-            f'Details: {reason.strip().splitlines()[0] if reason else ""}')
+            f'Details: {unsafe_detail(reason)}')
+
+
+class NotACheckpointError(ValueError):
+    """A file that is no checkpoint torch.save wrote (text, a video, a
+    truncated or damaged file)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f'{path!r} is not a checkpoint ({reason}); give a .pth file '
+            'written by torch.save, e.g. work_dirs/<config>/epoch_N.pth of '
+            'tools/train.py.')
 
 
 class CheckpointMismatchError(KeyError):
@@ -106,9 +125,71 @@ def _history_buffer_method(owner: type, name: str):
         f'getattr({owner!r}, {name!r}) is not allowed in a checkpoint')
 
 
+#: what torch's weights-only unpickler says when a file needs a global
+#: (class or function) outside the allow-list; group 1 is its full name.
+UNSAFE_PATTERNS = (
+    re.compile(r'GLOBAL (\S+) was not an allowed global'),
+    re.compile(r'unsupported GLOBAL (\S+) whose module'),
+    re.compile(r'reduce for unrecognized function (.+?)(?: which belongs|$)',
+               re.M),
+    re.compile(r'classes allowlisted via `add_safe_globals` but got (.+)$',
+               re.M),
+)
+#: first bytes of a pickle of protocol 2 or later (torch.save before 1.6)
+PICKLE_START = (b'\x80\x02', b'\x80\x03', b'\x80\x04', b'\x80\x05')
+
+
+def unsafe_detail(reason: str) -> str:
+    """One line from torch's weights-only refusal: the global it met, named
+    in full (``needs posix.system, which the allow-list lacks``), or the
+    error line when there is no such name."""
+    for pattern in UNSAFE_PATTERNS:
+        match = pattern.search(reason)
+        if match:
+            return (f'the file needs {match.group(1).strip()}, which the '
+                    'allow-list lacks')
+    lines = [line.strip() for line in reason.splitlines() if line.strip()]
+    marked = [line.split('WeightsUnpickler error:', 1)[1].strip()
+              for line in lines if 'WeightsUnpickler error:' in line]
+    return next((line for line in marked if line),
+                lines[-1] if lines else '')
+
+
+def is_unsafe_refusal(reason: str) -> bool:
+    """Whether a weights-only error is a refused global (not a broken
+    file)."""
+    return any(p.search(reason) for p in UNSAFE_PATTERNS)
+
+
+def checkpoint_format(path: str) -> Optional[str]:
+    """``'zip'`` (torch>=1.6), ``'pickle'`` (older torch.save) or None when
+    the first bytes are neither."""
+    with open(path, 'rb') as file:
+        start = file.read(4)
+    if start == b'PK\x03\x04' or zipfile.is_zipfile(path):
+        return 'zip'  # a truncated zip fails later, as a damaged one
+    return 'pickle' if start[:2] in PICKLE_START else None
+
+
+def allow_mmengine_globals() -> bool:
+    """Add :func:`mmengine_checkpoint_safe_globals` to torch's weights-only
+    allow-list (idempotent); False on torch<2.4, which has no allow-list
+    and loads everything. :func:`load_checkpoint_file` calls it, so a tool
+    that reads checkpoints without importing mmengine first reads what
+    mmengine's CheckpointHook writes all the same."""
+    add = getattr(torch.serialization, 'add_safe_globals', None)
+    if add is None:
+        return False
+    add(mmengine_checkpoint_safe_globals())
+    return True
+
+
 def load_checkpoint_file(path: PathLike, map_location: Any = 'cpu',
                          hint: str = '') -> Any:
     """Load a checkpoint file with ``weights_only=True``.
+
+    The allow-list is :func:`mmengine_checkpoint_safe_globals` (what
+    mmengine's Runner saves); weights-only loading is never turned off.
 
     Args:
         path: the file.
@@ -118,16 +199,41 @@ def load_checkpoint_file(path: PathLike, map_location: Any = 'cpu',
 
     Raises:
         FileNotFoundError: the file does not exist.
-        UnsafeCheckpointError: the file holds objects outside the allow-list.
+        NotACheckpointError: the file is no torch.save file, or a damaged
+            one (text, a video, truncated).
+        UnsafeCheckpointError: the file holds objects outside the
+            allow-list (the message names them).
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'Checkpoint not found: {path!r}'
                                 + (f'; {hint}' if hint else ''))
+    kind = checkpoint_format(path)
+    if kind is None:
+        raise NotACheckpointError(
+            path, 'neither the zip archive nor the pickle that torch.save '
+            'writes')
+    allow_mmengine_globals()
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
-        raise UnsafeCheckpointError(path, str(error)) from error
+        if is_unsafe_refusal(str(error)):
+            raise UnsafeCheckpointError(path, str(error)) from error
+        raise NotACheckpointError(
+            path, f'damaged {kind} file: {unsafe_detail(str(error))}'
+        ) from error
+    except (EOFError, KeyError, IndexError, RuntimeError, ValueError,
+            zipfile.BadZipFile) as error:
+        if isinstance(error, RuntimeError) and not is_damaged_zip(error):
+            raise  # e.g. a CUDA map_location on a machine without CUDA
+        raise NotACheckpointError(
+            path, f'damaged {kind} file: {type(error).__name__}: {error}'
+        ) from error
+
+
+def is_damaged_zip(error: RuntimeError) -> bool:
+    """Whether torch's zip reader failed (a truncated or damaged file)."""
+    return 'PytorchStreamReader' in str(error) or 'zip archive' in str(error)
 
 
 # ------------------------------------------------------ state dicts, keys
@@ -226,6 +332,11 @@ def check_state_dict(state: Mapping[str, torch.Tensor], expected: Shapes,
     """Raise :class:`CheckpointMismatchError` unless ``state`` has the names
     and shapes of ``expected``.
 
+    The policy of every loader of mmcmd, in one place: each tensor of the
+    model must be in the checkpoint with its shape (the one-line message
+    says how many of the model's tensors fit and lists what is missing,
+    unexpected or of another shape).
+
     Args:
         state: the checkpoint's tensors.
         expected: name -> shape of the model (:func:`model_shapes`).
@@ -234,6 +345,7 @@ def check_state_dict(state: Mapping[str, torch.Tensor], expected: Shapes,
         allow_missing: names ending in one of these suffixes may be absent.
         allow_unexpected: names the model lacks are not an error.
     """
+    fit = fitting_keys(state, expected)
     missing = [k for k in expected if k not in state
                and not k.endswith(tuple(allow_missing))]
     unexpected = [] if allow_unexpected else \
@@ -241,19 +353,63 @@ def check_state_dict(state: Mapping[str, torch.Tensor], expected: Shapes,
     wrong = [f'{k}: checkpoint {tuple(state[k].shape)} vs model '
              f'{tuple(expected[k])}' for k in state
              if k in expected and tuple(state[k].shape) != tuple(expected[k])]
-    problems = []
+    problems = [f'{len(fit)} of {len(expected)} of its tensors fit']
     if missing:
         problems.append(f'{len(missing)} missing: {_few(missing)}')
     if unexpected:
         problems.append(f'{len(unexpected)} unexpected: {_few(unexpected)}')
     if wrong:
         problems.append(f'{len(wrong)} with other shapes: {_few(wrong, 3)}')
-    if problems:
+    if len(problems) > 1:
         raise CheckpointMismatchError(
             f'{path!r} does not match {what}: ' + '; '.join(problems) +
             '. Check that the config builds the architecture the checkpoint '
             'was trained with (type, depth, base_channels) and the key '
             'prefix it reads.')
+
+
+def fitting_keys(state: Mapping[str, torch.Tensor], expected: Shapes
+                 ) -> List[str]:
+    """The names of ``expected`` that ``state`` holds with that shape (what
+    really loads)."""
+    return [k for k in expected if k in state
+            and tuple(state[k].shape) == tuple(expected[k])]
+
+
+def check_model_checkpoint(model: nn.Module, checkpoint: object, path: str,
+                           what: Optional[str] = None) -> dict:
+    """Refuse a checkpoint that does not fill ``model``, before it loads.
+
+    What ``tools/test.py`` (and any run that evaluates a loaded checkpoint)
+    applies, with :func:`check_state_dict`, the policy of
+    :func:`mmcmd.apis.init_embedder` and of backbone ``Pretrained`` loads:
+    every tensor of the model (all of them, 100%; ``num_batches_tracked``
+    may be absent) must be in the checkpoint with its shape. Tensors the
+    model lacks (a classification head on a retrieval config, the motion
+    branch of a CMD pretraining checkpoint) are ignored and counted.
+
+    Args:
+        model: the model the config evaluates.
+        checkpoint: what ``torch.load`` returned (a state dict, or one
+            under ``state_dict`` / ``model``).
+        path: the file, for the messages.
+        what: the model in messages; ``the <class> of the config`` by
+            default.
+
+    Returns:
+        The :func:`load_summary` dict of what loads (tensors of the file
+        whose name and shape the model has).
+
+    Raises:
+        CheckpointMismatchError: a tensor of the model is missing or has
+            another shape; the message is one line.
+    """
+    state = unwrap_state_dict(checkpoint, path)
+    expected = model_shapes(model)
+    check_state_dict(state, expected, path,
+                     what or f'the {type(model).__name__} of the config',
+                     allow_missing=OPTIONAL_SUFFIXES, allow_unexpected=True)
+    return load_summary(list(state), '', fitting_keys(state, expected))
 
 
 def group_keys(keys: Sequence[str], prefix: str = '') -> List[str]:

@@ -1,12 +1,13 @@
 """tools/deployment/publish_model.py: stripped, hash-named, weights-only."""
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-from suite_utils import load_tool
+from suite_utils import REPO_ROOT, load_tool, run_tool
 
 import mmcmd  # noqa: F401  (lets weights-only loading read mmengine files)
 
@@ -80,3 +81,47 @@ def test_publish_refuses_crafted_checkpoint(tmp_path, capsys):
     assert 'Refused to load checkpoint' in err and 'evil.pth' in err
     assert not marker.exists() and list(tmp_path.iterdir()) == [
         tmp_path / 'evil.pth']
+
+
+def test_publish_what_train_writes_in_a_fresh_process(tiny_dataset):
+    """The user's two commands: tools/train.py, then publish_model.py in a
+    new interpreter (mmengine not imported before the checkpoint is read).
+    """
+    work = tiny_dataset / 'work'
+    trained = run_tool([sys.executable, REPO_ROOT / 'tools/train.py',
+                        REPO_ROOT / 'tests/configs/tiny_recognizer3d.py',
+                        '--work-dir', work, '--cfg-options',
+                        'train_cfg.max_epochs=1'], tiny_dataset)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    publish = [sys.executable, REPO_ROOT / 'tools/deployment/publish_model.py']
+    result = run_tool(publish + [work / 'epoch_1.pth',
+                                 'checkpoints/tiny'], tiny_dataset)
+    assert result.returncode == 0, result.stderr[-3000:]
+    final = tiny_dataset / result.stdout.strip()
+    published = torch.load(final, weights_only=True)
+    assert set(published) == {'meta', 'state_dict'}
+    assert published['meta']['epoch'] == 1
+    assert 'backbone.conv1.conv.weight' in published['state_dict']
+
+    notes = tiny_dataset / 'notes.txt'
+    notes.write_text('not a checkpoint\n' * 20)
+    result = run_tool(publish + [notes, 'checkpoints/notes'], tiny_dataset)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {str(notes)!r} is not a checkpoint (neither the zip archive "
+        'nor the pickle that torch.save writes); give a .pth file written '
+        'by torch.save, e.g. work_dirs/<config>/epoch_N.pth of '
+        'tools/train.py.']
+    assert 'could run code' not in result.stderr
+    assert sorted(os.listdir(tiny_dataset / 'checkpoints')) == [final.name]
+
+
+def test_refusal_names_the_global_in_full(tmp_path, capsys):
+    torch.save({'state_dict': {'w': torch.zeros(1)}, 'meta': _Payload('x')},
+               tmp_path / 'evil.pth')
+    assert _tool().main([str(tmp_path / 'evil.pth'),
+                         str(tmp_path / 'out')]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.endswith(f'Details: the file needs {os.system.__module__}'
+                        '.system, which the allow-list lacks')

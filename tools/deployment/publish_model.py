@@ -1,6 +1,6 @@
 """Strip a training checkpoint for release and name it by its SHA-256.
 
-    python tools/deployment/publish_model.py work_dirs/x/epoch_120.pth \
+    python tools/deployment/publish_model.py work_dirs/x/epoch_120.pth \\
         checkpoints/cmd_r2plus1d-26_8xb8-120e_ucf101
 
 writes ``checkpoints/cmd_r2plus1d-26_8xb8-120e_ucf101-<8 hex>.pth`` holding
@@ -8,6 +8,13 @@ only ``state_dict`` and a small ``meta`` (no optimizer, message hub, param
 schedulers or EMA state), as the OpenMMLab model zoo names its files, and
 prints that path. The work is :func:`mmcmd.utils.zoo.publish_checkpoint`,
 which ``tools/demo.py --publish`` uses too (docs/model_zoo.md).
+
+The input is read with ``torch.load(weights_only=True)`` and the allow-list
+of what mmengine's CheckpointHook writes (message hub history buffers, numpy
+scalars), so every checkpoint of tools/train.py publishes. Exit status 1
+with a one-line error: the file does not exist, is not a checkpoint (text,
+a video, truncated), holds no tensors, or holds objects that could run code
+when unpickled (the message names them).
 """
 import argparse
 import sys
@@ -19,7 +26,9 @@ from mmcmd.utils.zoo import publish_checkpoint
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command-line flags."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('in_file', help='training checkpoint')
     parser.add_argument('out_file', help='output name, without the hash')
     return parser.parse_args(argv)
@@ -30,7 +39,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
         final = publish_checkpoint(args.in_file, args.out_file)
-    except (OSError, TypeError, UnsafeCheckpointError) as error:
+    except (OSError, TypeError, ValueError, UnsafeCheckpointError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 1
     print(final)
