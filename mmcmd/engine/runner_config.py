@@ -140,9 +140,15 @@ def adapt_to_device(cfg: Config) -> Config:
 
 
 def build_runner(cfg: Config):
-    """The Runner named by ``runner_type``, or mmengine's default one."""
+    """The Runner named by ``runner_type``, or mmengine's default one, with
+    a :class:`~mmcmd.engine.hooks.CheckpointFitHook`: a test or validation
+    run refuses a checkpoint that does not fit the model."""
     from mmaction.registry import RUNNERS
     from mmengine.runner import Runner
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+
+    from mmcmd.engine.hooks import CheckpointFitHook
+    runner = (RUNNERS.build(cfg) if 'runner_type' in cfg
+              else Runner.from_cfg(cfg))
+    if not any(isinstance(h, CheckpointFitHook) for h in runner.hooks):
+        runner.register_hook(CheckpointFitHook())
+    return runner

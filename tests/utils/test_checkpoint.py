@@ -8,7 +8,9 @@ from torch import nn
 
 from mmcmd.utils.checkpoint import (
     CheckpointMismatchError,
+    NotACheckpointError,
     UnsafeCheckpointError,
+    check_model_checkpoint,
     load_checkpoint_file,
     load_checkpoint_into,
     load_into,
@@ -119,3 +121,48 @@ def test_file_to_module_through_a_prefix(tmp_path):
     assert summary['ignored_groups'] == ['motion_backbone.*']
     assert summary['total'] == len(state)
     assert torch.equal(net[1].bias, torch.full((3, ), 3.0))
+
+
+def test_a_file_that_is_no_checkpoint_is_named_so(tmp_path):
+    text = tmp_path / 'notes.txt'
+    text.write_text('epoch 1: loss 0.5\n' * 10)
+    with pytest.raises(NotACheckpointError, match='is not a checkpoint '
+                       r'\(neither the zip archive'):
+        load_checkpoint_file(text)
+    good = tmp_path / 'good.pth'
+    torch.save({'state_dict': filled(1.0)}, good)
+    cut = tmp_path / 'cut.pth'
+    cut.write_bytes(good.read_bytes()[:300])
+    with pytest.raises(NotACheckpointError, match='damaged zip file'):
+        load_checkpoint_file(cut)
+    legacy = tmp_path / 'legacy.pth'
+    torch.save({'state_dict': filled(1.0)}, legacy,
+               _use_new_zipfile_serialization=False)
+    assert set(load_checkpoint_file(legacy)['state_dict']) == set(filled(1))
+
+
+def test_refusal_names_the_class_in_full(tmp_path):
+    torch.save({'state_dict': filled(1.0), 'extra': nn.Identity()},
+               tmp_path / 'module.pth')
+    with pytest.raises(UnsafeCheckpointError) as info:
+        load_checkpoint_file(tmp_path / 'module.pth')
+    assert str(info.value).endswith(
+        'Details: the file needs torch.nn.modules.linear.Identity, which '
+        'the allow-list lacks')
+
+
+def test_check_model_checkpoint_counts_what_fits():
+    model = tiny()
+    extra = dict(filled(1.0), **{'head.w': torch.zeros(2)})
+    summary = check_model_checkpoint(model, {'state_dict': extra}, 'a.pth')
+    assert (summary['loaded'], summary['total']) == (7, 8)
+    assert summary['ignored_groups'] == ['head.*']
+    wrong = dict(filled(1.0), **{'0.weight': torch.zeros(3, 2, 2)})
+    del wrong['1.bias']
+    with pytest.raises(CheckpointMismatchError) as info:
+        check_model_checkpoint(model, wrong, 'b.pth')
+    message = str(info.value)
+    assert "'b.pth' does not match the Sequential of the config: 5 of 7 of " \
+        "its tensors fit; 1 missing: '1.bias'; 1 with other shapes: " \
+        "'0.weight: checkpoint (3, 2, 2) vs model (3, 2, 1)'" in message
+    assert '\n' not in message

@@ -185,7 +185,8 @@ def measure(config: str, checkpoint: str, data_root: Optional[str],
     """Run the test loop of ``config`` on ``checkpoint``; the metrics in
     percent, named without the evaluator's prefix (``R@1``)."""
     from mmengine.config import Config
-    from mmengine.runner import Runner
+
+    from mmcmd.engine.runner_config import build_runner
     cfg = Config.fromfile(osp.join(REPO, config))
     if data_root:
         dataset = cfg.test_dataloader.dataset
@@ -204,7 +205,9 @@ def measure(config: str, checkpoint: str, data_root: Optional[str],
     cfg.resume = False
     if not args.verbose:
         cfg.log_level = 'WARNING'
-    metrics = Runner.from_cfg(cfg).test()
+    # build_runner's CheckpointFitHook refuses a checkpoint that does not
+    # fit the config's model instead of measuring random weights
+    metrics = build_runner(cfg).test()
     return {key.split('/')[-1]: 100.0 * float(value)
             for key, value in metrics.items()}
 

@@ -1,6 +1,7 @@
 from .bad_video_monitor_hook import BadVideoMonitorHook
+from .checkpoint_fit_hook import CheckpointFitHook
 from .mlfo_schedule_hook import MLFOScheduleHook
 from .pretrained_checkpoint_hook import PretrainedCheckpointHook
 
-__all__ = ['BadVideoMonitorHook', 'MLFOScheduleHook',
+__all__ = ['BadVideoMonitorHook', 'CheckpointFitHook', 'MLFOScheduleHook',
            'PretrainedCheckpointHook']

@@ -7,8 +7,10 @@ from mmaction.registry import MODELS
 from mmengine.logging import MMLogger
 
 from ...utils.checkpoint import (
+    fitting_keys,
     format_load_summary,
     load_summary,
+    model_shapes,
     select_prefix,
 )
 from .base import BaseEmbedder
@@ -58,10 +60,14 @@ class VideoEmbedder(BaseEmbedder):
         keys = [k for k in state_dict if k.startswith(prefix)]
         foreign = [k for k in keys if not k.startswith(own)]
         if foreign:
+            # counted as loaded: the backbone's tensors present with their
+            # shape, not every key that starts with 'backbone.'
             backbone = prefix + 'backbone.'
-            summary = load_summary(
-                [k[len(prefix):] for k in keys], 'backbone.',
-                [k[len(backbone):] for k in keys if k.startswith(backbone)])
+            fit = fitting_keys({k[len(backbone):]: state_dict[k] for k in keys
+                                if k.startswith(backbone)},
+                               model_shapes(self.backbone))
+            summary = load_summary([k[len(prefix):] for k in keys],
+                                   'backbone.', fit)
             MMLogger.get_current_instance().info(
                 'VideoEmbedder: ' + format_load_summary(
                     summary, 'the checkpoint', target='its backbone'))
