@@ -117,3 +117,66 @@ def test_exit_status_strict_rgb_only_and_bad_arguments(dataset, capsys,
     assert 'no videos found' in capsys.readouterr().err
     assert tool.main([*good, '--write-clean', str(tmp_path / 'c.txt')]) == 2
     assert 'needs an annotation file' in capsys.readouterr().err
+
+
+def run_check_videos(*args, cwd) -> subprocess.CompletedProcess:
+    """The tool as a user runs it, in a fresh interpreter."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, str(ROOT / TOOL), *map(str, args),
+                           '--workers', '1'], capture_output=True, text=True,
+                          timeout=300, env=env, cwd=cwd)
+
+
+def test_nothing_usable_leaves_the_clean_list_alone(dataset, tmp_path):
+    root, videos = dataset['root'], dataset['videos']
+    clean = tmp_path / 'clean.txt'
+    clean.write_text('jump/a.mp4 0\nrun/c.mkv 1\n')
+    before = clean.read_bytes()
+    # a --data-prefix that does not exist, one that exists but is not the
+    # root of the list's paths, and a list whose videos are all bad
+    bad_list = tmp_path / 'bad.txt'
+    bad_list.write_text('run/empty.mp4 1\nrun/notes.mp4 1\n')
+    for args, message in [
+            ((root / 'train.txt', '--data-prefix', root / 'wrong'),
+             f'error: --data-prefix {root / "wrong"} is not a folder'),
+            ((root / 'train.txt', '--data-prefix', videos / 'jump'),
+             'error: none of the 6 paths listed in '),
+            ((bad_list, '--data-prefix', videos),
+             'error: none of the 2 videos could be read (the first, '
+             f'{videos / "run/empty.mp4"}: VideoOpenError: '),
+            ((root / 'train.txt', '--data-prefix', videos, '--min-frames',
+              '1000'), 'error: no line of the annotation file(s) names a '
+             'usable video; ')]:
+        result = run_check_videos(*args, '--write-clean', clean, cwd=root)
+        assert result.returncode == 2, (args, result.stderr[-2000:])
+        errors = [line for line in result.stderr.splitlines()
+                  if line.startswith('error: ')]
+        assert len(errors) == 1 and errors[0].startswith(message), errors
+        assert clean.read_bytes() == before
+    assert 'clean.txt was not written' in errors[0]
+    assert sorted(os.listdir(tmp_path)) == ['bad.txt', 'clean.txt']
+    # a list with usable videos still replaces it
+    result = run_check_videos(root / 'train.txt', '--data-prefix', videos,
+                              '--write-clean', clean, cwd=root)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert clean.read_text().splitlines() == ['jump/a.mp4 0', 'run/c.mkv 1',
+                                              'jump/b.avi 0']
+
+
+def test_wrong_path_or_text_file_as_input_fails(dataset, tmp_path):
+    root = dataset['root']
+    result = run_check_videos(root / 'no_such_folder', cwd=root)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == \
+        f'error: no such file or folder: {root / "no_such_folder"}'
+    notes = tmp_path / 'notes.txt'
+    notes.write_text('These are my notes about the dataset.\nNothing else.\n')
+    readme = tmp_path / 'README.md'
+    readme.write_text('# a text file, not a video\n' * 10)
+    for item in (notes, readme):
+        result = run_check_videos(item, cwd=root)
+        assert result.returncode == 2, (item, result.stderr[-2000:])
+        errors = [line for line in result.stderr.splitlines()
+                  if line.startswith('error: ')]
+        assert len(errors) == 1, result.stderr[-2000:]
+    assert errors[0].startswith('error: none of the 1 videos could be read')

@@ -202,8 +202,10 @@ def test_an_empty_file_gets_the_readers_message_in_every_tool(tmp_path,
     assert reencode.main([str(empty), str(tmp_path / 'out')]) == 1
     assert f'  failed {expected}\n' in capsys.readouterr().err
     check = load_tool('tools/analysis/check_videos.py')
-    assert check.main([str(empty), '--workers', '1']) == 0
-    assert f'  BAD {expected}\n' in capsys.readouterr().out
+    # no video could be read: status 2, the reason also in the error line
+    assert check.main([str(empty), '--workers', '1']) == 2
+    out, err = capsys.readouterr()
+    assert f'  BAD {expected}\n' in out and f'(the first, {expected})' in err
 
 
 @pytest.mark.parametrize('script', [
