@@ -128,7 +128,10 @@ def test_loss_mode_gradients_and_training_reduces_both_losses(tiny_model):
     torch.manual_seed(1)
     losses = model(**data, mode='loss')
     assert set(losses) == {'loss_context', 'acc_context', 'loss_motion',
-                           'acc_motion'}
+                           'acc_motion', 'still_share', 'nce_motion_moving',
+                           'acc_motion_moving'}
+    assert not any(losses[key].requires_grad for key in (
+        'still_share', 'nce_motion_moving', 'acc_motion_moving'))
     (losses['loss_context'] + losses['loss_motion']).backward()
     # Zero-init residual BNs block the residual branches at step 0, so the
     # first check is only that autograd reaches every parameter ...

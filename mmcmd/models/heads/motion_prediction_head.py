@@ -4,19 +4,37 @@ from __future__ import annotations
 from typing import Dict, Optional
 
 import torch
+import torch.nn.functional as F
 from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 from torch import nn
 
-from ..losses import build_loss
+from ..losses import build_loss, info_nce
 from .context_matching_head import require_channels
 from .projection import ProjectionMLP
 from .transformer import PredictionTransformer
+
+#: values of ``still_cells``: how the motion loss treats keys of still cells.
+STILL_CELL_MODES = ('keep', 'collapse', 'drop')
 
 
 def map_to_tokens(feature_map: torch.Tensor) -> torch.Tensor:
     """(B, C, T, H, W) map -> (B, T*H*W, C) tokens in (t, y, x) order."""
     return feature_map.flatten(2).transpose(1, 2)
+
+
+def still_cells(windows: torch.Tensor, grid: torch.Size,
+                threshold: float) -> torch.Tensor:
+    """Bool (N, t*h*w): cells of the key grid whose motion is still.
+
+    ``windows`` (N, 2, T_m, H, W) motion as the model receives it; a cell
+    covers its share of the window (T_m/t x H/h x W/w) and is still when its
+    mean motion magnitude is at most ``threshold`` (same units as
+    ``windows``).
+    """
+    magnitude = windows.float().norm(dim=1, keepdim=True)
+    pooled = F.adaptive_avg_pool3d(magnitude, tuple(grid))
+    return pooled.flatten(1) <= threshold
 
 
 @MODELS.register_module()
@@ -56,6 +74,17 @@ class MotionPredictionHead(BaseModule):
             the transformer (attention output and feed-forward layers)
             re-drawn N(0, 0.01) with zero bias, as the reference code
             re-initialises them.
+        still_cells: how keys of still cells (mean motion magnitude at most
+            ``still_threshold``) enter the loss. ``'keep'`` (the reference):
+            like any key, so on mostly still video most keys are identical
+            and a still query's loss cannot go below ln(number of still
+            keys). ``'collapse'``: the still keys count as one key, every
+            query sees a single still key (its own positive when it is
+            still). ``'drop'``: still queries leave the loss and still keys
+            leave every softmax. Needs the motion windows in :meth:`loss`.
+        still_threshold: largest mean motion magnitude of a still cell, in
+            the units of the motion input (after ``MotionNormalize``: 0.02
+            is 0.2 px/frame at scale 10).
         init_cfg: mmengine init config; without one the reference init
             (see :meth:`init_weights`).
     """
@@ -75,12 +104,19 @@ class MotionPredictionHead(BaseModule):
                  out_channels: int = 512,
                  loss: dict = dict(type='GatheredInfoNCE'),
                  transformer_init: str = 'xavier',
+                 still_cells: str = 'keep',
+                 still_threshold: float = 0.02,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if transformer_init not in ('xavier', 'reference'):
             raise ValueError("transformer_init must be 'xavier' or "
                              f"'reference', got {transformer_init!r}")
+        if still_cells not in STILL_CELL_MODES:
+            raise ValueError(f'still_cells must be one of {STILL_CELL_MODES},'
+                             f' got {still_cells!r}')
         self.transformer_init = transformer_init
+        self.still_cells = still_cells
+        self.still_threshold = still_threshold
         require_channels(type(self).__name__, in_channels=in_channels,
                          motion_channels=motion_channels,
                          num_source_tokens=num_source_tokens,
@@ -141,14 +177,21 @@ class MotionPredictionHead(BaseModule):
         keys = self.key_proj(tokens.flatten(0, 1))
         return keys.view(tokens.shape[0], tokens.shape[1], -1)
 
-    def loss(self, clip_map: torch.Tensor, motion_map: torch.Tensor
+    def loss(self, clip_map: torch.Tensor, motion_map: torch.Tensor,
+             windows: Optional[torch.Tensor] = None
              ) -> Dict[str, torch.Tensor]:
         """``loss_motion`` (weighted) and ``acc_motion`` (top-1, 0..1).
 
         ``clip_map``: (B, C, T, H, W). ``motion_map``: (B + B*N, C_m, t, h, w)
         motion-encoder maps of all windows, the B true future windows first
         (window b belongs to clip b), then any N hard negatives per video in
-        any order; with N = 0 only the true futures.
+        any order; with N = 0 only the true futures. ``windows``: the motion
+        windows (B + B*N, 2, T_m, H, W) the maps come from; with them the
+        still cells are found (needed unless ``still_cells='keep'``) and
+        three detached diagnostics are added: ``still_share`` (share of
+        still keys), and over the queries of moving cells against every key
+        (the reference loss): ``nce_motion_moving`` and
+        ``acc_motion_moving``.
         """
         num_videos = clip_map.shape[0]
         if motion_map.shape[0] < num_videos:
@@ -156,7 +199,39 @@ class MotionPredictionHead(BaseModule):
                 f'{type(self).__name__}: {motion_map.shape[0]} motion maps '
                 f'for {num_videos} clips; pass the true future window of '
                 'every clip first, then the hard negatives.')
+        if windows is None and self.still_cells != 'keep':
+            raise ValueError(f"{type(self).__name__}: still_cells="
+                             f"'{self.still_cells}' needs the motion windows"
+                             ' in loss(clip_map, motion_map, windows).')
         query = self(clip_map).flatten(0, 1)
         keys = self.encode_motion(motion_map).flatten(0, 1)
-        loss, acc = self.loss_module(query, keys)
-        return dict(loss_motion=loss, acc_motion=acc)
+        if windows is None:
+            loss, acc = self.loss_module(query, keys)
+            return dict(loss_motion=loss, acc_motion=acc)
+        still = still_cells(windows, motion_map.shape[2:],
+                            self.still_threshold).flatten()
+        groups = weights = None
+        if self.still_cells == 'collapse':
+            groups = torch.where(still, 0, -1)
+        elif self.still_cells == 'drop':
+            # Still keys out of every softmax, still queries out of the mean.
+            groups = torch.where(still, -2, -1)
+            weights = (~still[:query.shape[0]]).float()
+        loss, acc = self.loss_module(query, keys, groups, weights)
+        losses = dict(loss_motion=loss, acc_motion=acc)
+        losses.update(self.moving_diagnostics(query, keys, still))
+        return losses
+
+    def moving_diagnostics(self, query: torch.Tensor, keys: torch.Tensor,
+                           still: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Detached: share of still keys, and the reference InfoNCE and
+        top-1 accuracy of the moving cells' queries against all local keys
+        (the same numbers whatever ``still_cells`` is)."""
+        with torch.no_grad():
+            moving = (~still[:query.shape[0]]).float()
+            labels = torch.arange(query.shape[0], device=query.device)
+            temperature = getattr(self.loss_module, 'temperature', 0.1)
+            nce, acc = info_nce(query, keys, labels, temperature,
+                                query_weights=moving)
+        return dict(still_share=still.float().mean(),
+                    nce_motion_moving=nce, acc_motion_moving=acc)

@@ -6,7 +6,13 @@ from mmaction.registry import MODELS
 from mmengine.registry import DefaultScope
 from torch import nn
 
-from .info_nce import GatheredInfoNCE, gather_with_grad, info_nce
+from .info_nce import (
+    GatheredInfoNCE,
+    gather_plain,
+    gather_with_grad,
+    group_exclusion,
+    info_nce,
+)
 from .mlfo_losses import (
     MLFOGraphLoss,
     MLFOInstanceLoss,
@@ -31,6 +37,7 @@ def build_loss(cfg: dict) -> nn.Module:
         return MODELS.build(copy.deepcopy(cfg))
 
 
-__all__ = ['GatheredInfoNCE', 'build_loss', 'gather_with_grad', 'info_nce',
+__all__ = ['GatheredInfoNCE', 'build_loss', 'gather_plain', 'gather_with_grad',
+           'group_exclusion', 'info_nce',
            'MLFOGraphLoss', 'MLFOInstanceLoss', 'MLFOMotionContrastLoss',
            'MLFOSwAVLoss', 'MLFOTimestampLoss']

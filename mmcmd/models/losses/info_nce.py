@@ -70,21 +70,79 @@ def gather_with_grad(tensor: torch.Tensor, grad_scale: float = 1.0
 
 
 def info_nce(query: torch.Tensor, keys: torch.Tensor, labels: torch.Tensor,
-             temperature: float = 0.1) -> Tuple[torch.Tensor, torch.Tensor]:
+             temperature: float = 0.1,
+             excluded: Optional[torch.Tensor] = None,
+             query_weights: Optional[torch.Tensor] = None
+             ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Mean InfoNCE of (M, C) queries against (K, C) keys; positives ``labels``.
 
     loss_i = -log(exp(q_i.k_{l_i} / tau) / sum_j exp(q_i.k_j / tau)). Returns
     (loss, top-1 accuracy in [0, 1] of picking the positive). Features are
     used as given (normalise them first for cosine similarity).
+
+    ``excluded``: optional bool (M, K), True where key j is left out of query
+    i's softmax (never its positive). ``query_weights``: optional (M,)
+    weights; loss and accuracy are then weighted means (0 when all weights
+    are 0).
     """
     if query.dim() != 2 or keys.dim() != 2 or query.shape[1] != keys.shape[1]:
         raise ValueError(f'info_nce expects (M, C) queries and (K, C) keys, '
                          f'got {tuple(query.shape)} and {tuple(keys.shape)}.')
-    logits = query @ keys.t() / temperature
-    loss = F.cross_entropy(logits.float(), labels)
+    logits = (query @ keys.t() / temperature).float()
+    if excluded is not None:
+        logits = logits.masked_fill(excluded, float('-inf'))
+    if query_weights is None:
+        loss = F.cross_entropy(logits, labels)
+        with torch.no_grad():
+            accuracy = (logits.argmax(dim=1) == labels).float().mean()
+        return loss, accuracy
+    weights = query_weights.float()
+    total = weights.sum().clamp_min(1e-12)
+    per_query = F.cross_entropy(logits, labels, reduction='none')
+    loss = (per_query * weights).sum() / total
     with torch.no_grad():
-        accuracy = (logits.argmax(dim=1) == labels).float().mean()
+        hits = (logits.argmax(dim=1) == labels).float()
+        accuracy = (hits * weights).sum() / total
     return loss, accuracy
+
+
+def group_exclusion(labels: torch.Tensor, groups: torch.Tensor
+                    ) -> torch.Tensor:
+    """Bool (M, K): which keys each query leaves out so that every group of
+    interchangeable keys counts once.
+
+    ``groups`` (K,) int: keys with the same id >= 0 are interchangeable
+    (for example motion keys of still cells), -1 marks a key of its own,
+    -2 a key left out of every softmax except as its own query's positive.
+    Query i sees one member of each group: its positive ``labels[i]`` when
+    the positive is in that group, else the group's first key.
+    """
+    num_keys = groups.shape[0]
+    index = torch.arange(num_keys, device=groups.device)
+    grouped = groups >= 0
+    # First member of each key's group (its own index when ungrouped).
+    same = (groups[:, None] == groups[None, :]) & grouped[:, None]
+    first = torch.where(grouped, same.float().argmax(dim=1), index)
+    excluded = (grouped & (first != index)).unsqueeze(0).repeat(
+        labels.shape[0], 1)
+    positive_group = groups[labels]
+    in_positive_group = (grouped[None, :]
+                         & (groups[None, :] == positive_group[:, None])
+                         & (positive_group[:, None] >= 0))
+    excluded |= in_positive_group | (groups == -2)[None, :]
+    excluded[torch.arange(labels.shape[0], device=labels.device),
+             labels] = False
+    return excluded
+
+
+def gather_plain(tensor: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``tensor`` of all ranks on dim 0, without autograd."""
+    rank, world = _world()
+    if world == 1:
+        return tensor
+    parts = [torch.empty_like(tensor) for _ in range(world)]
+    dist.all_gather(parts, tensor.contiguous())
+    return torch.cat(parts, dim=0)
 
 
 class GatheredInfoNCE(nn.Module):
@@ -130,9 +188,17 @@ class GatheredInfoNCE(nn.Module):
             return 1.0 / _world()[1]
         return 1.0
 
-    def forward(self, query: torch.Tensor,
-                keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """(weighted loss, top-1 accuracy) over the gathered keys."""
+    def forward(self, query: torch.Tensor, keys: torch.Tensor,
+                key_groups: Optional[torch.Tensor] = None,
+                query_weights: Optional[torch.Tensor] = None
+                ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(weighted loss, top-1 accuracy) over the gathered keys.
+
+        ``key_groups`` (K,) int: interchangeable local keys share an id >= 0
+        (gathered with the keys; see :func:`group_exclusion`), -1 for the
+        others; None: every key is its own. ``query_weights`` (M,): weights
+        of the queries in the mean (None: all 1).
+        """
         if query.shape[0] > keys.shape[0]:
             raise ValueError(f'{query.shape[0]} queries but only '
                              f'{keys.shape[0]} keys; every query needs its '
@@ -140,7 +206,11 @@ class GatheredInfoNCE(nn.Module):
         all_keys, offset = gather_with_grad(keys,
                                             self.key_gradient_factor())
         labels = torch.arange(query.shape[0], device=query.device) + offset
-        loss, accuracy = info_nce(query, all_keys, labels, self.temperature)
+        excluded = None
+        if key_groups is not None:
+            excluded = group_exclusion(labels, gather_plain(key_groups))
+        loss, accuracy = info_nce(query, all_keys, labels, self.temperature,
+                                  excluded, query_weights)
         return loss * self.loss_weight, accuracy
 
     def extra_repr(self) -> str:

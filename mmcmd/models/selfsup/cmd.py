@@ -108,10 +108,10 @@ class CMD(BaseSelfSupervisor):
             raise KeyError(f'CMD.loss: inputs lack {sorted(missing)}; the '
                            'pipeline must pack imgs, keyframe and motion.')
         clip_map = self.clip_map(inputs['imgs'])
-        motion_map = final_map(self.motion_backbone(
-            self.motion_windows(inputs)))
+        windows = self.motion_windows(inputs)
+        motion_map = final_map(self.motion_backbone(windows))
         keyframe_vec = global_pool(final_map(
             self.keyframe_backbone(inputs['keyframe'])))
         losses = self.context_head.loss(global_pool(clip_map), keyframe_vec)
-        losses.update(self.motion_head.loss(clip_map, motion_map))
+        losses.update(self.motion_head.loss(clip_map, motion_map, windows))
         return losses
