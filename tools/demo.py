@@ -99,6 +99,14 @@ UNBIASED_SEED_OFFSET = 1000
 #: thresholds of the verdicts (issue 13): the ceiling and the trap.
 CEILING = 0.9
 TRAP_SAME, TRAP_SWAPPED = 0.8, 0.3
+#: ``--optimizer``: the same optimiser for every trained method (the
+#: gradient clipping and the schedule of the configs are kept); 'config'
+#: keeps each config's own (SGD Nesterov, configs/synthetic/_base_).
+OPTIMIZERS: Dict[str, Optional[Dict[str, Any]]] = {
+    'config': None,
+    'adamw': dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999),
+                  weight_decay=0.05),
+}
 
 
 # ------------------------------------------------------------- settings
@@ -353,6 +361,9 @@ def build_stage_cfg(spec: Mapping[str, Any]):
         cfg.param_scheduler = spec['schedule']['param_scheduler']
         cfg.randomness = dict(seed=spec['seed'], deterministic=False)
         cfg.resume, cfg.load_from = bool(spec.get('resume')), None
+        optimizer = OPTIMIZERS.get(spec.get('optimizer') or 'config')
+        if optimizer:
+            cfg.optim_wrapper.optimizer = dict(optimizer)
         merge_cfg_options(cfg, dict(spec.get('cfg_options') or {}))
     else:
         dataset = cfg.test_dataloader.dataset
@@ -950,6 +961,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='overrides of every training config (all '
                         'methods alike); keys must exist in each config, '
                         'a new key takes a leading +, e.g. +key=value')
+    parser.add_argument('--optimizer', choices=sorted(OPTIMIZERS),
+                        default='config',
+                        help="optimiser of every trained method alike: "
+                        "'config' (default) keeps the configs' SGD Nesterov "
+                        "(lr 0.064); 'adamw' uses AdamW lr 1e-3, weight "
+                        'decay 0.05 (same clipping and schedule)')
     parser.add_argument('--publish', metavar='DIR',
                         help='copy each method\'s final checkpoint into DIR '
                         '(sha256-named) and list it with its measured '
@@ -1077,6 +1094,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                 else biased_dir, 'train'),
                     batch_size=batch, schedule=plan, seed=args.seed,
                     resume=args.resume, cfg_options=args.cfg_options,
+                    optimizer=args.optimizer,
                     threads=args.threads, start=start))
         dump = osp.join(method_dir, 'embeddings.pkl')
         if (args.resume and name in checkpoints
@@ -1137,7 +1155,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         configs={name: osp.relpath(config_of(name), REPO)
                  for name in methods if name != 'random'},
         embedding_config=osp.relpath(osp.join(CONFIGS, EMBED_CONFIG), REPO),
-        checkpoints=checkpoints, cfg_options=dict(args.cfg_options))
+        checkpoints=checkpoints, cfg_options=dict(args.cfg_options),
+        optimizer=args.optimizer)
     paths = write_summary(work, results, info, maps)
     check_summary({'methods': results})
     if args.publish:

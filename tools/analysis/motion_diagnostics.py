@@ -15,6 +15,8 @@ over ``--batches`` batches:
 - ``loss_motion`` (the reference loss: every key in every softmax) and its
   split over the queries of still cells and of moving cells
   (``loss_still``, ``loss_moving``), the top-1 accuracies likewise;
+- ``loss_moving_own`` / ``acc_moving_own``: the same for the moving
+  cells in the key set the head trains with (its ``still_cells`` mode);
 - ``loss_floor``: the lowest loss attainable if keys within the duplicate
   cosine were identical (a query whose positive has n such twins cannot go
   below ln n), overall and per split;
@@ -167,6 +169,23 @@ def signal_stats(query: torch.Tensor, keys: torch.Tensor,
     return stats
 
 
+def own_key_set_stats(head, query: torch.Tensor, keys: torch.Tensor,
+                      still: torch.Tensor) -> Dict[str, Optional[float]]:
+    """Loss and top-1 accuracy of the moving cells' queries in the key set
+    the head trains with (its ``still_cells`` mode), unweighted."""
+    mode = getattr(head, 'still_cells', 'keep')
+    groups = {'keep': None, 'collapse': torch.where(still, 0, -1),
+              'drop': torch.where(still, -2, -1)}[mode]
+    moving = (~still[:query.shape[0]]).float()
+    if not bool(moving.any()):
+        return dict(loss_moving_own=None, acc_moving_own=None)
+    weight = getattr(head.loss_module, 'loss_weight', 1.0) or 1.0
+    with torch.no_grad():
+        loss, acc = head.loss_module(query, keys, groups, moving)
+    return dict(loss_moving_own=float(loss) / weight,
+                acc_moving_own=float(acc))
+
+
 def grad_norms(model, losses: Mapping[str, torch.Tensor]
                ) -> Dict[str, Dict[str, float]]:
     """Gradient norm of every part of the model, per loss term and for
@@ -223,6 +242,7 @@ def measure(model, stream: Iterator[dict], num_batches: int,
             signal = motion_signal(model, data['inputs'])
         row = signal_stats(signal['query'], signal['keys'], signal['still'],
                            temperature, duplicate_cosine)
+        row.update(own_key_set_stats(head, **signal))
         row['grad_norm'] = grad_norms(model, model(**data, mode='loss'))
         total = row['grad_norm']['total']['model']
         row['clip_share'] = (float(total > max_norm)
