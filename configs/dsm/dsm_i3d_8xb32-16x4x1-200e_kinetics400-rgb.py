@@ -35,7 +35,9 @@ batch_size = 32  # per GPU; 8 GPU(s), total 256
 train_dataloader = dict(
     batch_size=batch_size,
     drop_last=True,  # the released code skips incomplete batches
-    dataset=dict(pipeline=train_pipeline))
+    # short videos loop (frame indices wrap), as the released loader's
+    # do (src/data/dataset.py:221-224); the CMD base drops them
+    dataset=dict(pipeline=train_pipeline, short_videos='loop'))
 train_cfg = dict(max_epochs=200)
 auto_scale_lr = dict(enable=False, base_batch_size=256)
 # a checkpoint every 5 epochs, only the newest kept (with the optimizer

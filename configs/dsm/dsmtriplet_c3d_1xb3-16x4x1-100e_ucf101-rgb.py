@@ -35,7 +35,9 @@ batch_size = 3  # per GPU; 1 GPU(s), total 3
 train_dataloader = dict(
     batch_size=batch_size,
     drop_last=True,  # the released code skips incomplete batches
-    dataset=dict(pipeline=train_pipeline))
+    # short videos loop (frame indices wrap), as the released loader's
+    # do (src/data/dataset.py:221-224); the CMD base drops them
+    dataset=dict(pipeline=train_pipeline, short_videos='loop'))
 auto_scale_lr = dict(enable=False, base_batch_size=3)
 # a checkpoint every 5 epochs, only the newest kept (with the optimizer
 # state, the momentum encoder and the queue that --resume needs)

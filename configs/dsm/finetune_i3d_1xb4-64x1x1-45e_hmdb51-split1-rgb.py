@@ -17,7 +17,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-pretrain_config = 'configs/dsm/dsm_i3d_1xb3-16x4x1-100e_ucf101-rgb.py'
+pretrain_config = 'configs/dsm/dsm_i3d_1xb3-32x4x1-100e_ucf101-rgb.py'
 
 model = dict(
     type='Recognizer3D',

@@ -13,7 +13,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-pretrain_config = 'configs/dsm/dsm_c3d_1xb3-16x4x1-100e_ucf101-rgb.py'
+pretrain_config = 'configs/dsm/dsm_c3d_1xb3-32x4x1-100e_ucf101-rgb.py'
 
 model = dict(
     _delete_=True,

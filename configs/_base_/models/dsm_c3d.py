@@ -5,6 +5,10 @@
 # the configs take with {{_base_.dsm_...}}.
 dsm_backbone = dict(type='CMDC3D')
 dsm_clip_shape = (16, 112, 112)
+# the released UCF101 DSM script's clips (scripts/hmdb51/pt_and_ft.sh:3,
+# --pt_data_length 32): the DSM UCF101 configs; DSM(Triplet) and
+# Kinetics-400 stay at 16 (scripts/kinetics/pt_multi_gpus.sh)
+dsm_clip_shape_32 = (32, 112, 112)
 # every view draws its own: rotation U(-10, 10) degrees, short side to
 # 128, random 112 crop, colour jitter (0.5, 0.5, 0.25, 0.5); no flip
 dsm_view_transforms = [
@@ -22,6 +26,17 @@ dsm_view_transforms = [
 dsm_train_pipeline = [
     dict(type='CompressedVideoInit', min_frames=1),
     dict(type='DSMSampleFrames', clip_len=16, frame_interval=4,
+         negative='same'),
+    dict(type='CMDDecode'),
+    dict(type='DSMViews', transforms=dsm_view_transforms,
+         positive_transforms=[dict(type='SpatialLocalDisturbance')],
+         negative_transforms=[dict(type='TemporalLocalDisturbance')],
+         pack=dict(type='PackCMDInputs')),
+]
+# the same views from 32-frame clips at stride 4 (125-frame span)
+dsm_train_pipeline_32 = [
+    dict(type='CompressedVideoInit', min_frames=1),
+    dict(type='DSMSampleFrames', clip_len=32, frame_interval=4,
          negative='same'),
     dict(type='CMDDecode'),
     dict(type='DSMViews', transforms=dsm_view_transforms,

@@ -122,17 +122,34 @@ class DSMSampleFrames(BaseTransform):
 
 
 # ------------------------------------------------ spatial local disturbance
+#: ``rounding`` values of :func:`local_warp_map`
+WARP_ROUNDINGS = ('truncate', 'floor')
+
+
 def local_warp_map(height: int, width: int, centres: np.ndarray,
-                   shifts: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+                   shifts: np.ndarray, rounding: str = 'truncate'
+                   ) -> Tuple[np.ndarray, np.ndarray]:
     """Source rows and columns (int64 (H, W) each) of a chain of local warps.
 
     Warp k (centre ``c = centres[k]``, shift ``d = shifts[k]``, (x, y) in
     pixels) moves the pixels of the window ``[c - 3d, c + 3d)``: pixel p
     reads ``p - h d`` with ``h = 0.5 / (3 (|p - (c + d)| / |d|)^4 + 1)``,
-    truncated to whole pixels and clamped to the frame; pixels outside the
-    window stay. Warps apply one after the other (warp 1 first), so the
-    result is ``image[rows, cols]``.
+    clamped to the frame; pixels outside the window stay. Warps apply one
+    after the other (warp 1 first), so the result is
+    ``image[rows, cols]``.
+
+    ``rounding='truncate'`` (default, the released code's
+    ``x + int(-h * d)``, src/augment/basic_augmentation/spatial_wrap.py:
+    124-128): the offset is truncated toward zero, so a pixel moves
+    ``floor(h |d|)`` pixels and the window's rim, where ``h |d| < 1``,
+    stays put (for d = (15, 15) 2,085 of the 8,100 window pixels move).
+    ``rounding='floor'``: ``floor(p - h d)``, every window pixel moves by
+    at least one (an earlier rule of this code; it leaves a one-pixel seam
+    at the window's edge).
     """
+    if rounding not in WARP_ROUNDINGS:
+        raise ValueError(f'local_warp_map: rounding must be one of '
+                         f'{WARP_ROUNDINGS}, got {rounding!r}')
     ys, xs = np.mgrid[0:height, 0:width]
     rows, cols = ys.copy(), xs.copy()
     for (cx, cy), (dx, dy) in zip(np.asarray(centres, np.float64),
@@ -142,8 +159,12 @@ def local_warp_map(height: int, width: int, centres: np.ndarray,
                   (ys >= cy - 3 * abs(dy)) & (ys < cy + 3 * abs(dy)))
         dist = np.hypot(xs - (cx + dx), ys - (cy + dy)) / max(norm, 1e-12)
         h = 0.5 / (3 * dist ** 4 + 1)
-        src_x = np.clip(np.floor(xs - h * dx), 0, width - 1).astype(np.int64)
-        src_y = np.clip(np.floor(ys - h * dy), 0, height - 1).astype(np.int64)
+        if rounding == 'truncate':
+            src_x, src_y = xs + np.trunc(-h * dx), ys + np.trunc(-h * dy)
+        else:
+            src_x, src_y = np.floor(xs - h * dx), np.floor(ys - h * dy)
+        src_x = np.clip(src_x, 0, width - 1).astype(np.int64)
+        src_y = np.clip(src_y, 0, height - 1).astype(np.int64)
         src_x = np.where(inside, src_x, xs)
         src_y = np.where(inside, src_y, ys)
         # this warp reads the image the previous warps made
@@ -189,6 +210,9 @@ class SpatialLocalDisturbance(BaseTransform):
         reference_size: (height, width) the ranges refer to.
         seed: None: a new draw per clip; an int: the same warp for all.
         keys: results keys holding (T, H, W, C) clips to warp.
+        rounding: ``'truncate'`` (default, the released code's: a pixel
+            moves ``floor(h |d|)``) or ``'floor'`` (every window pixel
+            moves at least one), see :func:`local_warp_map`.
     """
 
     def __init__(self, num_warps: Sequence[int] = (1, 3),
@@ -196,7 +220,11 @@ class SpatialLocalDisturbance(BaseTransform):
                  shift_range: Sequence[int] = (10, 20),
                  reference_size: Sequence[int] = (224, 224),
                  seed: Optional[int] = None,
-                 keys: Sequence[str] = ('imgs', )) -> None:
+                 keys: Sequence[str] = ('imgs', ),
+                 rounding: str = 'truncate') -> None:
+        if rounding not in WARP_ROUNDINGS:
+            raise ValueError(f'SpatialLocalDisturbance: rounding must be one '
+                             f'of {WARP_ROUNDINGS}, got {rounding!r}')
         if not 1 <= num_warps[0] <= num_warps[1]:
             raise ValueError(f'SpatialLocalDisturbance: num_warps must be '
                              f'(min >= 1, max >= min), got {num_warps}')
@@ -206,6 +234,7 @@ class SpatialLocalDisturbance(BaseTransform):
         self.reference_size = tuple(int(v) for v in reference_size)
         self.seed = seed
         self.keys = tuple(keys)
+        self.rounding = rounding
 
     def draw(self, height: int, width: int
              ) -> Tuple[np.ndarray, np.ndarray]:
@@ -225,7 +254,8 @@ class SpatialLocalDisturbance(BaseTransform):
                 continue
             clip = np.asarray(results[key])
             rows, cols = local_warp_map(clip.shape[1], clip.shape[2],
-                                        *self.draw(*clip.shape[1:3]))
+                                        *self.draw(*clip.shape[1:3]),
+                                        rounding=self.rounding)
             results[key] = clip[:, rows, cols]
         return results
 
@@ -233,7 +263,8 @@ class SpatialLocalDisturbance(BaseTransform):
         return (f'{self.__class__.__name__}(num_warps={self.num_warps}, '
                 f'centre_range={self.centre_range}, shift_range='
                 f'{self.shift_range}, reference_size={self.reference_size}, '
-                f'seed={self.seed}, keys={self.keys})')
+                f'seed={self.seed}, keys={self.keys}, '
+                f'rounding={self.rounding!r})')
 
 
 # ----------------------------------------------- temporal local disturbance

@@ -24,8 +24,10 @@ def coordinate_clip(num_frames: int, height: int, width: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------- SLD
-def warp_by_loops(height, width, centres, shifts):
-    """The local warps written plainly: per pixel, per warp, in order."""
+def warp_by_loops(height, width, centres, shifts, rounding='floor'):
+    """The local warps written plainly: per pixel, per warp, in order;
+    ``rounding='truncate'`` adds ``int(-h d)`` to the pixel as the released
+    code does, ``'floor'`` takes ``floor(p - h d)``."""
     rows = [[y for _ in range(width)] for y in range(height)]
     cols = [[x for x in range(width)] for _ in range(height)]
     for (cx, cy), (dx, dy) in zip(centres, shifts):
@@ -40,25 +42,77 @@ def warp_by_loops(height, width, centres, shifts):
                     r = math.sqrt((x - cx - dx) ** 2 +
                                   (y - cy - dy) ** 2) / norm
                     h = 0.5 / (3 * r ** 4 + 1)
-                    sx = min(max(math.floor(x - h * dx), 0), width - 1)
-                    sy = min(max(math.floor(y - h * dy), 0), height - 1)
+                    if rounding == 'truncate':
+                        sx, sy = x + int(-h * dx), y + int(-h * dy)
+                    else:
+                        sx = math.floor(x - h * dx)
+                        sy = math.floor(y - h * dy)
+                    sx = min(max(sx, 0), width - 1)
+                    sy = min(max(sy, 0), height - 1)
                 new_rows[y][x] = rows[sy][sx]
                 new_cols[y][x] = cols[sy][sx]
         rows, cols = new_rows, new_cols
     return np.array(rows), np.array(cols)
 
 
+@pytest.mark.parametrize('rounding', ['truncate', 'floor'])
 @pytest.mark.parametrize('centres,shifts', [
     ([(20, 14)], [(4, 3)]),
     ([(12, 10), (26, 18)], [(3, 5), (5, 2)]),
     ([(30.5, 8.25)], [(2.5, 3.75)]),  # scaled (fractional) parameters
 ])
-def test_local_warp_map_equals_per_pixel_reference(centres, shifts):
-    rows, cols = local_warp_map(28, 40, np.array(centres), np.array(shifts))
-    ref_rows, ref_cols = warp_by_loops(28, 40, centres, shifts)
+def test_local_warp_map_equals_per_pixel_reference(centres, shifts,
+                                                   rounding):
+    rows, cols = local_warp_map(28, 40, np.array(centres), np.array(shifts),
+                                rounding=rounding)
+    ref_rows, ref_cols = warp_by_loops(28, 40, centres, shifts, rounding)
     np.testing.assert_array_equal(rows, ref_rows)
     np.testing.assert_array_equal(cols, ref_cols)
     assert (rows != np.arange(28)[:, None]).any()  # something moved
+
+
+def released_warp_moved(size, point):
+    """Pixels the released code's ``spatial_warp_torch`` moves for one warp
+    ``point = (x, y, dx, dy)`` on a ``size`` x ``size`` frame: its loops and
+    its ``x + int(offset)`` rounding (spatial_wrap.py:119-129), written
+    from the formula; its first image axis is its x."""
+    x0, y0, dx, dy = point
+    moved = 0
+    for y in range(max(0, y0 - 3 * dy), min(size, y0 + 3 * dy)):
+        for x in range(max(0, x0 - 3 * dx), min(size, x0 + 3 * dx)):
+            dist = math.hypot(x - x0 - dx, y - y0 - dy) / math.hypot(dx, dy)
+            helper = 0.5 / (3 * dist ** 4 + 1)
+            src = (min(max(x + int(-helper * dx), 0), size - 1),
+                   min(max(y + int(-helper * dy), 0), size - 1))
+            moved += src != (x, y)
+    return moved
+
+
+@pytest.mark.parametrize('point', [(100, 100, 15, 15), (60, 130, 10, 19),
+                                   (139, 61, 19, 12)])
+def test_sld_truncation_moves_the_released_codes_pixel_count(point):
+    """Default rounding = the released code's: for d = (15, 15) 2,085 of
+    the 8,100 window pixels move; ``'floor'`` moves all of them."""
+    x0, y0, dx, dy = point
+    ys, xs = np.mgrid[0:224, 0:224]
+
+    def moved(rounding):
+        # mmcmd's x is the column; the released code's x is its first axis,
+        # so its (x, y) warp is mmcmd's (y, x) one
+        rows, cols = local_warp_map(224, 224, np.array([(y0, x0)]),
+                                    np.array([(dy, dx)]), rounding=rounding)
+        return int(((rows != ys) | (cols != xs)).sum())
+
+    expected = released_warp_moved(224, point)
+    assert moved('truncate') == expected
+    assert moved('floor') == 36 * dx * dy > expected
+    if point == (100, 100, 15, 15):
+        assert expected == 2085
+    sld = TRANSFORMS.build(dict(type='SpatialLocalDisturbance'))
+    assert sld.rounding == 'truncate'
+    with pytest.raises(ValueError, match='rounding'):
+        TRANSFORMS.build(dict(type='SpatialLocalDisturbance',
+                              rounding='round'))
 
 
 def test_sld_warps_every_frame_alike_and_keeps_uint8():

@@ -265,7 +265,7 @@ def test_two_processes_equal_one_process_on_the_whole_batch(tmp_path):
 # ------------------------------------------------------------ tools/train
 TRAIN = str(REPO_ROOT / 'tools' / 'train.py')
 UCF_CONFIG = str(REPO_ROOT / 'configs' / 'dsm' /
-                 'dsm_i3d_1xb3-16x4x1-100e_ucf101-rgb.py')
+                 'dsm_i3d_1xb3-32x4x1-100e_ucf101-rgb.py')
 #: the UCF101 config shrunk to the tiny videos: 4-frame clips at 32 x 32,
 #: an I3D of base width 8, a 4-key queue, batch 2, no workers
 TINY_UCF = [

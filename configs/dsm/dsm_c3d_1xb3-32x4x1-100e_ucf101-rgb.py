@@ -1,9 +1,17 @@
 # DSM (MoCo-style InfoNCE, momentum encoder, key queue) pretraining of
-# Inception-v1 I3D (1024 x 2 x 7 x 7 at 16 x 224) on UCF101 split 1 train.
+# C3D+BN, CMDC3D (512 x 4 x 7 x 7 at 32 x 112) on UCF101 split 1 train.
 # Recipe of the released code: scripts/hmdb51/pt_and_ft.sh,
 # 100 epochs, batch 3;
 # SGD lr 0.003, momentum 0.9, weight decay 1e-4, lr x0.1 at epochs
-# 120/160/200; 16 frames at stride 4, 224 x 224.
+# 120/160/200; 32 frames at stride 4 (--pt_data_length 32 of that script,
+# line 3; DSM(Triplet) and Kinetics-400 use 16), 112 x 112 (the scripts
+# use 224; C3D is built for 112).
+# Memory: autograd keeps about 0.55 GiB per 32 x 112 clip in the query
+# encoder (0.33 GiB at 16 frames); the anchor and negative passes of a
+# batch of 3 hold 6 clips, about 3.3 GiB (2 GiB at 16 frames), plus
+# weights, gradients, momentum and the momentum encoder (0.45 GiB).
+# Estimated from the tensors autograd saves for one clip on the CPU, not
+# measured on a GPU.
 # Deviations from the released code: configs/dsm/README.md.
 #
 # Views (paper, "positive: scene broken, motion kept; negative: scene kept,
@@ -14,7 +22,7 @@
 # and the SpatialLocalDisturbance (seed=0 for one warp for all clips) on
 # the anchor: anchor_transforms=[...], positive_transforms=[].
 _base_ = [
-    '../_base_/models/dsm_i3d.py',
+    '../_base_/models/dsm_c3d.py',
     '../_base_/datasets/cmd_pretrain_ucf101.py',
     '../_base_/schedules/dsm_sgd_multistep.py',
     '../_base_/default_runtime.py',
@@ -23,18 +31,20 @@ _base_ = [
 model = dict(
     type='DSM',
     backbone={{_base_.dsm_backbone}},
-    clip_shape={{_base_.dsm_clip_shape}},
+    clip_shape={{_base_.dsm_clip_shape_32}},
     out_channels=128,
     queue_size=3569,  # every released script (HMDB51 split-1 train - 1)
     temperature=0.07,
     momentum=0.999,
     data_preprocessor=dict(type='CMDDataPreprocessor'))
-train_pipeline = {{_base_.dsm_train_pipeline}}
+train_pipeline = {{_base_.dsm_train_pipeline_32}}
 batch_size = 3  # per GPU; 1 GPU(s), total 3
 train_dataloader = dict(
     batch_size=batch_size,
     drop_last=True,  # the released code skips incomplete batches
-    dataset=dict(pipeline=train_pipeline))
+    # short videos loop (frame indices wrap), as the released loader's
+    # do (src/data/dataset.py:221-224); the CMD base drops them
+    dataset=dict(pipeline=train_pipeline, short_videos='loop'))
 auto_scale_lr = dict(enable=False, base_batch_size=3)
 # a checkpoint every 5 epochs, only the newest kept (with the optimizer
 # state, the momentum encoder and the queue that --resume needs)
