@@ -35,6 +35,42 @@ MOTION_VECTOR_DTYPE = np.dtype(
 #: one frame's vectors: a structured array, their raw bytes, or None.
 FrameVectors = Union[np.ndarray, bytes, None]
 
+#: values of ``precision``: ``'exact'`` takes ``motion / scale`` (quarter-
+#: or half-pixel vectors as coded); ``'reference'`` takes the whole-pixel
+#: ``src - dst`` FFmpeg exports, ``motion / scale`` truncated toward zero
+#: (C integer division), which is what the CMD reference's coviar loader
+#: reads (a half-pel vector becomes 0).
+MOTION_PRECISIONS = ('exact', 'reference')
+
+
+def check_precision(precision: str) -> str:
+    """``precision`` if it is one of :data:`MOTION_PRECISIONS`."""
+    if precision not in MOTION_PRECISIONS:
+        raise ValueError(f'motion precision must be one of '
+                         f'{MOTION_PRECISIONS}, got {precision!r}')
+    return precision
+
+
+def coded_displacement(mv: np.ndarray, precision: str = 'exact'
+                       ) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-vector ``src - dst`` (x, y) in pixels, float64 arrays.
+
+    ``'exact'``: ``motion / motion_scale``. ``'reference'``: the same
+    quotient truncated toward zero, as FFmpeg computes the exported
+    ``src_x = dst_x + motion_x / motion_scale`` in integer arithmetic.
+    """
+    check_precision(precision)
+    scale = mv['motion_scale'].astype(np.int64)
+    shifts = []
+    for name in ('motion_x', 'motion_y'):
+        motion = mv[name].astype(np.int64)
+        if precision == 'exact':
+            shifts.append(motion / scale)
+        else:
+            shifts.append((np.sign(motion) * (np.abs(motion) // scale))
+                          .astype(np.float64))
+    return shifts[0], shifts[1]
+
 
 def cell_grid_shape(height: int, width: int) -> Tuple[int, int]:
     """(rows, cols) of the 4x4-pixel cells covering a frame (pixels)."""
@@ -50,20 +86,21 @@ def empty_fields(count: int, height: int, width: int
 
 
 def block_motion(mv: np.ndarray, past_distance: Distances = 1.0,
-                 future_distance: Distances = 1.0
+                 future_distance: Distances = 1.0, precision: str = 'exact'
                  ) -> Tuple[np.ndarray, np.ndarray]:
     """Per-vector content motion (vx, vy) in px per frame, float64 arrays.
 
     A vector predicted from the past (``source`` < 0) moves content by
     dst - src = -motion / scale over ``past_distance`` frames; one predicted
     from the future moves it by src - dst = motion / scale over
-    ``future_distance`` frames. Distances may be per vector.
+    ``future_distance`` frames. Distances may be per vector. ``precision``:
+    see :func:`coded_displacement`.
     """
     past = mv['source'] < 0
     factor = np.where(past, -1.0 / np.asarray(past_distance, np.float64),
                       1.0 / np.asarray(future_distance, np.float64))
-    factor = factor / mv['motion_scale']
-    return mv['motion_x'] * factor, mv['motion_y'] * factor
+    shift_x, shift_y = coded_displacement(mv, precision)
+    return shift_x * factor, shift_y * factor
 
 
 def _num_vectors(vectors: FrameVectors) -> int:
@@ -104,7 +141,7 @@ _BATCH_FRAMES = 32
 
 def motion_fields(vectors: Sequence[FrameVectors], height: int,
                   width: int, past_distance: Distances = 1.0,
-                  future_distance: Distances = 1.0
+                  future_distance: Distances = 1.0, precision: str = 'exact'
                   ) -> Tuple[np.ndarray, np.ndarray]:
     """Fields float32 (F, 2, ceil(H/4), ceil(W/4)) px/frame, masks (F, ...).
 
@@ -114,8 +151,12 @@ def motion_fields(vectors: Sequence[FrameVectors], height: int,
     distances (frames to the previous / next anchor) are scalars or one per
     frame, 1 and 1 giving raw vectors. A block of w x h pixels centred on
     (dst_x, dst_y) fills every cell it covers; cells covered by several
-    vectors (bi-prediction) get their mean.
+    vectors (bi-prediction) get their mean. ``precision``: ``'exact'``
+    (sub-pixel, as coded) or ``'reference'`` (whole pixels, truncated
+    toward zero as in FFmpeg's exported ``src``; see
+    :func:`coded_displacement`), applied per vector before the distances.
     """
+    check_precision(precision)
     frames = len(vectors)
     rows, cols = cell_grid_shape(height, width)
     # Uninitialised: every chunk writes all its cells (malloc'd memory is
@@ -128,13 +169,14 @@ def motion_fields(vectors: Sequence[FrameVectors], height: int,
     for start in range(0, frames, _BATCH_FRAMES):
         chunk = slice(start, start + _BATCH_FRAMES)
         _paint(vectors[chunk], height, width, pasts[chunk], futures[chunk],
-               field[chunk], mask[chunk])
+               field[chunk], mask[chunk], precision)
     return field, mask
 
 
 def _paint(vectors: Sequence[FrameVectors], height: int, width: int,
            past_distance: np.ndarray, future_distance: np.ndarray,
-           field: np.ndarray, mask: np.ndarray) -> None:
+           field: np.ndarray, mask: np.ndarray,
+           precision: str = 'exact') -> None:
     """Paint a few frames' vectors into ``field`` and ``mask`` (all cells)."""
     frames = len(vectors)
     rows, cols = cell_grid_shape(height, width)
@@ -170,12 +212,16 @@ def _paint(vectors: Sequence[FrameVectors], height: int, width: int,
     # Per frame and direction: -1 / past distance, +1 / future distance.
     per_frame = np.stack([-1.0 / past_distance, 1.0 / future_distance], 1)
     factor = per_frame.reshape(-1).take(2 * frame_of + (mv['source'] > 0))
-    factor /= mv['motion_scale']
+    if precision == 'exact':
+        factor /= mv['motion_scale']
+        shift_x, shift_y = mv['motion_x'], mv['motion_y']
+    else:
+        shift_x, shift_y = coded_displacement(mv, precision)
     # Unused slots point at bin ``total`` and are dropped after counting.
     count = np.bincount(flat, minlength=total + 1)[:total]
-    sum_x = np.bincount(flat, np.repeat(mv['motion_x'] * factor, slots),
+    sum_x = np.bincount(flat, np.repeat(shift_x * factor, slots),
                         total + 1)[:total]
-    sum_y = np.bincount(flat, np.repeat(mv['motion_y'] * factor, slots),
+    sum_y = np.bincount(flat, np.repeat(shift_y * factor, slots),
                         total + 1)[:total]
     inverse = 1.0 / np.maximum(count, 1)
     units = np.empty((frames, 2, grid_h, grid_w), np.float32)
@@ -252,7 +298,8 @@ def _generic_entries(frame_of, x0, y0, w, h, unit, grid_w, size, total):
 
 
 def motion_field(mv: Optional[np.ndarray], height: int, width: int,
-                 past_distance: float = 1.0, future_distance: float = 1.0
+                 past_distance: float = 1.0, future_distance: float = 1.0,
+                 precision: str = 'exact'
                  ) -> Tuple[np.ndarray, np.ndarray]:
     """Dense field float32 (2, ceil(H/4), ceil(W/4)) px/frame and bool mask.
 
@@ -260,5 +307,5 @@ def motion_field(mv: Optional[np.ndarray], height: int, width: int,
     :func:`motion_fields` for the painting rules.
     """
     field, mask = motion_fields([mv], height, width, past_distance,
-                                future_distance)
+                                future_distance, precision)
     return field[0], mask[0]

@@ -45,7 +45,7 @@ from .errors import (
     VideoTooShortError,
 )
 from .index import VideoIndex, build_index, index_from_frames, shown_view
-from .motion import motion_fields
+from .motion import check_precision, motion_fields
 from .spans import Deadline, DecodedSpans, plan_passes
 
 _WARNED: Set[Tuple[str, str]] = set()
@@ -273,16 +273,20 @@ class CompressedVideo:
 
     # ------------------------------------------------------------ decode
     def decode(self, rgb: Indices = (), motion: Indices = (),
-               keyframes: Indices = (), raw_motion: bool = False
-               ) -> DecodedSpans:
+               keyframes: Indices = (), raw_motion: bool = False,
+               motion_precision: str = 'exact') -> DecodedSpans:
         """Decode RGB frames, motion fields and GOP keyframes in one go.
 
         ``rgb`` and ``motion`` are display-order frame indices; for each
         index in ``keyframes`` the I-frame of its GOP is returned (also when
         an edit list hides it; see :meth:`keyframe_for`). Outputs keep the
         asked order (repeats allowed). ``raw_motion`` skips the per-frame
-        normalisation of motion vectors.
+        normalisation of motion vectors. ``motion_precision``: ``'exact'``
+        (sub-pixel vectors as coded) or ``'reference'`` (whole pixels,
+        truncated toward zero as FFmpeg's exported ``src``; see
+        :func:`mmcmd.codec.motion.coded_displacement`).
         """
+        check_precision(motion_precision)
         index, full, shown = self.index, self._full_index, self._shown
         rgb_idx = shown[self._check_indices(rgb)]
         motion_idx = shown[self._check_indices(motion)]
@@ -299,7 +303,8 @@ class CompressedVideo:
         for start, frames in plan:
             self._run_pass(start, frames, need_rgb, need_motion, images,
                            vectors, deadline)
-        motion, mask, types = self._fields(motion_idx, vectors, raw_motion)
+        motion, mask, types = self._fields(motion_idx, vectors, raw_motion,
+                                           motion_precision)
 
         def stack_rgb(order: np.ndarray) -> np.ndarray:
             if not order.size:
@@ -316,10 +321,12 @@ class CompressedVideo:
         """RGB frames uint8 (N, H, W, 3) at display indices ``indices``."""
         return self.decode(rgb=indices).rgb
 
-    def read_motion(self, indices: Indices, raw: bool = False
+    def read_motion(self, indices: Indices, raw: bool = False,
+                    precision: str = 'exact'
                     ) -> Tuple[np.ndarray, np.ndarray]:
         """Motion fields float32 (M, 2, h, w) and masks bool (M, h, w)."""
-        out = self.decode(motion=indices, raw_motion=raw)
+        out = self.decode(motion=indices, raw_motion=raw,
+                          motion_precision=precision)
         return out.motion, out.mask
 
     def _check_indices(self, indices: Indices) -> np.ndarray:
@@ -583,7 +590,8 @@ class CompressedVideo:
                 self.path, f'cannot seek in the file ({error}); remux or '
                 f'{REENCODE_HINT}') from None
 
-    def _fields(self, motion_idx: np.ndarray, vectors: Dict, raw: bool
+    def _fields(self, motion_idx: np.ndarray, vectors: Dict, raw: bool,
+                precision: str = 'exact'
                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Fields, masks and picture types of the asked motion frames."""
         unique, order = np.unique(motion_idx, return_inverse=True)
@@ -594,7 +602,7 @@ class CompressedVideo:
             past = self._full_index.past_distance[unique]
             future = self._full_index.future_distance[unique]
         field, mask = motion_fields([p[0] for p in picked], self.height,
-                                    self.width, past, future)
+                                    self.width, past, future, precision)
         types = np.array([p[1] for p in picked], '<U1')
         if not np.array_equal(unique, motion_idx):  # repeats or another order
             field, mask, types = field[order], mask[order], types[order]

@@ -17,7 +17,10 @@ train_pipeline = [
     dict(type='CMDSampleFrames', clip_len=clip_len,
          frame_interval=frame_interval, future_gap=2, motion_len=8,
          num_negatives=3, keyframe_margin=5, keyframe_rule='reference'),
-    dict(type='CMDDecode'),
+    # whole-pixel motion as the reference's coviar loader reads it (each
+    # vector truncated toward zero in source pixels, a half-pel vector is
+    # 0); 'exact' keeps the codec's sub-pixel values (docs/models.md)
+    dict(type='CMDDecode', motion_precision='reference'),
     dict(type='CMDRandomResizedCrop', area_range=(0.2, 1.0),
          aspect_ratio_range=(3 / 4, 4 / 3), scale=(112, 112)),
     dict(type='CMDFlip', flip_ratio=0.5),

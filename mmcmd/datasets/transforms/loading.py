@@ -13,6 +13,7 @@ from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 
 from mmcmd.codec import CompressedVideo, VideoTooShortError
+from mmcmd.codec.motion import check_precision
 from mmcmd.codec.stream_info import warn_inexact_motion
 
 
@@ -295,16 +296,30 @@ class CMDDecode(BaseTransform):
 
         - video_reader (None once closed)
 
+    Motion precision: ``'exact'`` (default) keeps the codec's sub-pixel
+    vectors (motion / scale: quarter-pel H.264, half-pel MPEG-4);
+    ``'reference'`` gives the whole-pixel values of the CMD reference's
+    coviar loader, which reads FFmpeg's exported ``dst - src``
+    (coviar_loader.c:94-97) where FFmpeg computed ``src = dst + motion /
+    scale`` by integer division: each vector truncated toward zero, so a
+    half-pel vector becomes 0. It applies here, per coded vector and in
+    source-frame pixels, before any crop, resize or flip rescales the
+    field (so 1 px stays 1 source px, as in the reference, whose later
+    steps do not rescale).
+
     Args:
         raw_motion: skip the per-frame normalisation of motion (vectors in
             pixels to the reference frame, however far it is).
         close: close the video after decoding (False when a later step,
             e.g. another view of :class:`MultiView`, still decodes).
+        motion_precision: ``'exact'`` or ``'reference'``, see above.
     """
 
-    def __init__(self, raw_motion: bool = False, close: bool = True) -> None:
+    def __init__(self, raw_motion: bool = False, close: bool = True,
+                 motion_precision: str = 'exact') -> None:
         self.raw_motion = raw_motion
         self.close = close
+        self.motion_precision = check_precision(motion_precision)
 
     def transform(self, results: dict) -> dict:
         """Run the single decode and store its outputs."""
@@ -321,7 +336,8 @@ class CMDDecode(BaseTransform):
             out = video.decode(
                 rgb=results['frame_inds'], motion=frames,
                 keyframes=[results['keyframe_ind']] if has_key else [],
-                raw_motion=self.raw_motion)
+                raw_motion=self.raw_motion,
+                motion_precision=self.motion_precision)
         finally:
             if self.close:
                 video.close()
@@ -342,7 +358,8 @@ class CMDDecode(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(raw_motion={self.raw_motion}, '
-                f'close={self.close})')
+                f'close={self.close}, motion_precision='
+                f'{self.motion_precision!r})')
 
 
 @TRANSFORMS.register_module()

@@ -1,7 +1,7 @@
 """Parity with the reference CMD code: the keyframe rule on videos with
 known I-frames, and the reference settings of the published configs
-(keyframes, short videos, key gradients, finetuning rotation and
-schedule)."""
+(keyframes, short videos, whole-pixel motion, key gradients, finetuning
+rotation and schedule)."""
 from __future__ import annotations
 
 import glob
@@ -145,6 +145,8 @@ def test_published_pretraining_configs_use_reference_mode(path):
     sampler, = [t for t in dataset.pipeline
                 if t['type'] == 'CMDSampleFrames']
     assert sampler['keyframe_rule'] == 'reference'
+    decode, = [t for t in dataset.pipeline if t['type'] == 'CMDDecode']
+    assert decode['motion_precision'] == 'reference'
     assert CMDSampleFrames(**{k: v for k, v in sampler.items()
                               if k != 'type'}).span == 71
     for head in ('context_head', 'motion_head'):
