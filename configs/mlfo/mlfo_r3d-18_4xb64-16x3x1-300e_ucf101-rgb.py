@@ -18,6 +18,12 @@ _base_ = [
 clip_len = 16
 max_rate = 3.0
 crop = 112
+# the released code's behaviour where mmcmd also offers another (see the
+# parity table of configs/mlfo/README.md): other GPUs' features gathered
+# without gradient (train.py:220-226), the global head's BatchNorm over
+# clip 1, clip 2 and the global clip in one batch (model.py:99-101, 114),
+# Sinkhorn over a queue-length window that holds the batch (train.py:252-254)
+gather_grad = 'reference'
 model = dict(
     type='MLFO',
     backbone=dict(type='R3DResNet', depth=18, temporal_pool=False,
@@ -30,14 +36,18 @@ model = dict(
     num_prototypes=200,  # --cluster 200
     queue_length=1024,
     level_weights=(0.3, 0.5, 1.0),
-    instance_loss=dict(type='MLFOInstanceLoss', temperature=0.07),
+    instance_loss=dict(type='MLFOInstanceLoss', temperature=0.07,
+                       gather_grad=gather_grad),
     timestamp_loss=dict(type='MLFOTimestampLoss', temperature=0.07),
-    motion_loss=dict(type='MLFOMotionContrastLoss', temperature=0.07),
+    motion_loss=dict(type='MLFOMotionContrastLoss', temperature=0.07,
+                     gather_grad=gather_grad),
     proto_loss=dict(type='MLFOSwAVLoss', temperature=0.1, epsilon=0.05,
-                    iterations=3, loss_weight=0.5),
-    graph_loss=dict(type='MLFOGraphLoss', temperature=0.07),
+                    iterations=3, loss_weight=0.5, queue_rows='reference'),
+    graph_loss=dict(type='MLFOGraphLoss', temperature=0.07,
+                    gather_grad=gather_grad),
     graph_temperature=0.07,
     graph_threshold=0.05,  # --thres
+    global_head_batch='joint',
     data_preprocessor=dict(type='CMDDataPreprocessor'))
 
 # every clip draws its own: frames force-resized to 200 x 150, random

@@ -1,11 +1,14 @@
 """Objectives of MLFO (multi-level feature optimisation, Qian et al. 2021).
 
 Every loss takes the LOCAL features of one rank; keys of other videos are
-gathered from all ranks with :func:`gather_with_grad` (gradients flow back
-to their owners), so N processes with B videos each give the loss of one
-process with the N * B videos. Registered in mmaction's ``MODELS`` by
-:mod:`mmcmd.models.losses`; this module imports only torch (and
-``info_nce``).
+gathered from all ranks. With ``gather_grad='exact'`` (the default) they are
+gathered with :func:`gather_with_grad` (gradients flow back to their
+owners), so N processes with B videos each give the loss and gradients of
+one process with the N * B videos. With ``gather_grad='reference'`` other
+ranks' features are constants and only the local slice keeps its gradient,
+as the released code's ``all_gather`` (train.py:220-226). Registered in
+mmaction's ``MODELS`` by :mod:`mmcmd.models.losses`; this module imports
+only torch (and ``info_nce``).
 """
 from __future__ import annotations
 
@@ -29,6 +32,40 @@ def _check_pair(a: torch.Tensor, b: torch.Tensor, name: str) -> None:
                          f'got {tuple(a.shape)} and {tuple(b.shape)}.')
 
 
+#: values of ``gather_grad``: exact gradients through every rank's features,
+#: or the released code's (other ranks' features without gradient).
+GATHER_GRADS = ('exact', 'reference')
+
+#: values of ``MLFOSwAVLoss(queue_rows=...)``: Sinkhorn over the queue's
+#: rows plus the batch, or over a queue-length window that holds the batch.
+QUEUE_ROWS = ('extra', 'reference')
+
+
+def gather_features(tensor: torch.Tensor, gather_grad: str = 'exact'
+                    ) -> Tuple[torch.Tensor, int]:
+    """``tensor`` (N, ...) of every rank concatenated on dim 0, and the row
+    offset of this rank's slice.
+
+    ``gather_grad='exact'``: :func:`gather_with_grad`, the gradient of each
+    rank's features sums the gradients of every rank's loss.
+    ``'reference'``: the other ranks' parts are gathered without gradient
+    and this rank's own slice is the live ``tensor``, so each rank's loss
+    only differentiates its own features (the released code's
+    ``all_gather``, train.py:220-226). With one process both return
+    ``(tensor, 0)``.
+    """
+    if gather_grad == 'exact':
+        return gather_with_grad(tensor)
+    if gather_grad != 'reference':
+        raise ValueError(f'gather_grad must be one of {GATHER_GRADS}, got '
+                         f'{gather_grad!r}.')
+    gathered, offset = gather_with_grad(tensor.detach())
+    if gathered.shape[0] == tensor.shape[0]:  # one process
+        return tensor, offset
+    end = offset + tensor.shape[0]
+    return torch.cat([gathered[:offset], tensor, gathered[end:]]), offset
+
+
 class _ScaledLoss(nn.Module):
     """A loss with a temperature and a weight (the shared constructor)."""
 
@@ -39,7 +76,24 @@ class _ScaledLoss(nn.Module):
         self.loss_weight = loss_weight
 
 
-class MLFOInstanceLoss(_ScaledLoss):
+class _GatheredLoss(_ScaledLoss):
+    """A scaled loss whose keys come from every rank (``gather_grad``, see
+    :func:`gather_features`)."""
+
+    def __init__(self, temperature: float = 0.07, loss_weight: float = 1.0,
+                 gather_grad: str = 'exact') -> None:
+        super().__init__(temperature, loss_weight)
+        if gather_grad not in GATHER_GRADS:
+            raise ValueError(f'{type(self).__name__}: gather_grad must be '
+                             f'one of {GATHER_GRADS}, got {gather_grad!r}.')
+        self.gather_grad = gather_grad
+
+    def gather(self, tensor: torch.Tensor) -> Tuple[torch.Tensor, int]:
+        """:func:`gather_features` with this loss's ``gather_grad``."""
+        return gather_features(tensor, self.gather_grad)
+
+
+class MLFOInstanceLoss(_GatheredLoss):
     """Instance discrimination between the two clips of each video.
 
     Anchor clip 1 (or 2) of video i; positive: the other clip of video i;
@@ -54,14 +108,17 @@ class MLFOInstanceLoss(_ScaledLoss):
     Args:
         temperature: divides the dot products.
         loss_weight: factor of the returned loss.
+        gather_grad: ``'exact'`` (gradients through every rank's features)
+            or ``'reference'`` (other ranks' features are constants, as the
+            released train.py:220-226); equal with one process.
     """
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
         """Weighted loss of local clip-1 / clip-2 features (N, D)."""
         _check_pair(z1, z2, type(self).__name__)
         n = z1.shape[0]
-        keys1, offset = gather_with_grad(z1)
-        keys2, _ = gather_with_grad(z2)
+        keys1, offset = self.gather(z1)
+        keys2, _ = self.gather(z2)
         m = keys1.shape[0]
         keys = torch.cat([keys1, keys2])  # (2M, D)
         anchors = torch.cat([z1, z2])  # (2N, D)
@@ -74,7 +131,7 @@ class MLFOInstanceLoss(_ScaledLoss):
         return F.cross_entropy(_full(logits), positive) * self.loss_weight
 
 
-class MLFOMotionContrastLoss(_ScaledLoss):
+class MLFOMotionContrastLoss(_GatheredLoss):
     """Motion contrast with the time-reversed clips as hard negatives.
 
     Anchor: the normal-order clip 1 (or 2) of video i; positive: the other
@@ -85,6 +142,9 @@ class MLFOMotionContrastLoss(_ScaledLoss):
     Args:
         temperature: divides the dot products.
         loss_weight: factor of the returned loss.
+        gather_grad: ``'exact'`` (gradients through every rank's features)
+            or ``'reference'`` (other ranks' features are constants, as the
+            released train.py:220-226); equal with one process.
     """
 
     def forward(self, m1: torch.Tensor, m2: torch.Tensor,
@@ -95,8 +155,8 @@ class MLFOMotionContrastLoss(_ScaledLoss):
         _check_pair(r1, r2, type(self).__name__)
         _check_pair(m1, r1, type(self).__name__)
         n = m1.shape[0]
-        keys1, offset = gather_with_grad(m1)
-        keys2, _ = gather_with_grad(m2)
+        keys1, offset = self.gather(m1)
+        keys2, _ = self.gather(m2)
         m = keys1.shape[0]
         anchors = torch.cat([m1, m2])
         logits = anchors @ torch.cat([keys1, keys2]).t()
@@ -194,35 +254,58 @@ class MLFOSwAVLoss(nn.Module):
     """Swapped prototype prediction of SwAV with Sinkhorn-Knopp codes.
 
     ``forward(logits1, logits2, queue)``: prototype scores (N, K) of clip 1
-    and clip 2 (cosines). The scores of the global batch are gathered
-    (without gradient) and, when ``queue`` (L, 2, K) is given, appended to
-    its rows; Sinkhorn-Knopp runs separately for clip 1 and clip 2 over all
-    of them and the rows of the current global batch are the codes q1, q2::
+    and clip 2 (cosines). The scores of the M videos of the global batch
+    are gathered (without gradient) and, when ``queue`` (L, 2, K; past
+    scores, newest row first, as ``MLFO.queue``) is given, appended to rows
+    of it; Sinkhorn-Knopp runs separately for clip 1 and clip 2 over all of
+    them and the rows of the current global batch are the codes q1, q2::
 
         loss = -0.5 * mean_i [q2_i . log_softmax(logits1_i / tau)
                               + q1_i . log_softmax(logits2_i / tau)]
+
+    Which queue rows: ``queue_rows='extra'`` all L of them (L + M rows in
+    Sinkhorn); ``'reference'`` the newest L - M, so Sinkhorn sees L rows
+    with the batch among them, as the released code, which pushes the
+    batch into its L-row queue before running Sinkhorn over the queue
+    (train.py:252-254, 299-304).
 
     Args:
         temperature: divides the scores inside the softmax.
         epsilon: Sinkhorn entropy regularisation.
         iterations: Sinkhorn iterations.
         loss_weight: factor of the returned loss.
+        queue_rows: ``'extra'`` or ``'reference'`` (see above); ``'reference'``
+            needs L >= M.
     """
 
     def __init__(self, temperature: float = 0.1, epsilon: float = 0.05,
-                 iterations: int = 3, loss_weight: float = 1.0) -> None:
+                 iterations: int = 3, loss_weight: float = 1.0,
+                 queue_rows: str = 'extra') -> None:
         super().__init__()
+        if queue_rows not in QUEUE_ROWS:
+            raise ValueError(f'MLFOSwAVLoss: queue_rows must be one of '
+                             f'{QUEUE_ROWS}, got {queue_rows!r}.')
         self.temperature = temperature
         self.epsilon = epsilon
         self.iterations = iterations
         self.loss_weight = loss_weight
+        self.queue_rows = queue_rows
 
     def codes(self, scores: torch.Tensor,
               queued: Optional[torch.Tensor]) -> torch.Tensor:
         """Sinkhorn codes of the last ``len(scores)`` rows of
-        ``[queued; scores]``."""
+        ``[queued; scores]``; ``queued`` newest row first, cut to its newest
+        ``len(queued) - len(scores)`` rows with ``queue_rows='reference'``.
+        """
         rows = len(scores)
         if queued is not None:
+            if self.queue_rows == 'reference':
+                if len(queued) < rows:
+                    raise ValueError(
+                        f"MLFOSwAVLoss(queue_rows='reference'): the queue "
+                        f'({len(queued)} rows) must hold the global batch '
+                        f'({rows} videos).')
+                queued = queued[:len(queued) - rows]
             scores = torch.cat([queued.to(scores), scores])
         q = sinkhorn_knopp(scores, self.epsilon, self.iterations)
         return q[len(q) - rows:]
@@ -270,7 +353,7 @@ def similarity_graph(z1: torch.Tensor, z2_all: torch.Tensor,
     return graph / graph.sum(dim=1, keepdim=True)
 
 
-class MLFOGraphLoss(_ScaledLoss):
+class MLFOGraphLoss(_GatheredLoss):
     """Soft cross-entropy of a level's features against the graph G.
 
     ``forward(g1, g2, graph)``: local clip-1 / clip-2 features (N, D) of one
@@ -285,13 +368,16 @@ class MLFOGraphLoss(_ScaledLoss):
     Args:
         temperature: divides the dot products.
         loss_weight: factor of the returned loss.
+        gather_grad: ``'exact'`` (gradients through every rank's features)
+            or ``'reference'`` (other ranks' features are constants, as the
+            released train.py:220-226); equal with one process.
     """
 
     def forward(self, g1: torch.Tensor, g2: torch.Tensor,
                 graph: torch.Tensor) -> torch.Tensor:
         """Weighted loss."""
         _check_pair(g1, g2, type(self).__name__)
-        keys, _ = gather_with_grad(g2)
+        keys, _ = self.gather(g2)
         if graph.shape != (g1.shape[0], keys.shape[0]):
             raise ValueError(f'{type(self).__name__}: graph must be (N, M) = '
                              f'{(g1.shape[0], keys.shape[0])}, got '

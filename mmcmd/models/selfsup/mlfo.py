@@ -1,7 +1,7 @@
 """MLFO: multi-level feature optimisation (Qian et al., ICCV 2021)."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmaction.registry import MODELS
@@ -13,6 +13,10 @@ from ..losses.mlfo_losses import similarity_graph
 from .base import BaseSelfSupervisor, build_module, probe_output_shapes
 
 LEVEL_NAMES = ('low', 'mid', 'high')
+
+#: values of ``MLFO(global_head_batch=...)``: one global-head call on clip 1,
+#: clip 2 and the global clip together, or one call per clip.
+GLOBAL_HEAD_BATCHES = ('joint', 'separate')
 
 
 @MODELS.register_module()
@@ -55,6 +59,12 @@ class MLFO(BaseSelfSupervisor):
             ``loss_weight`` multiplies the level weight.
         graph_temperature: temperature of G_ins.
         graph_threshold: G_ins entries below it are dropped.
+        global_head_batch: ``'separate'``: the global head runs on clip 1
+            and on clip 2 in two calls (its BatchNorm normalises each clip
+            with its own batch statistics); ``'joint'``: one call on clip
+            1, clip 2 and the global clip together, whose scores are then
+            dropped, so the BatchNorm statistics span all three (the
+            released model.py:99-101, 114). Equal in eval mode.
         data_preprocessor: cfg; ``CMDDataPreprocessor`` if None.
         init_cfg: mmengine init config of the whole model.
     """
@@ -75,6 +85,7 @@ class MLFO(BaseSelfSupervisor):
                  graph_loss: dict = dict(type='MLFOGraphLoss'),
                  graph_temperature: float = 0.07,
                  graph_threshold: float = 0.05,
+                 global_head_batch: str = 'separate',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(backbone, data_preprocessor, init_cfg)
@@ -104,6 +115,11 @@ class MLFO(BaseSelfSupervisor):
         self.graph_loss = build_loss(graph_loss)
         self.graph_temperature = graph_temperature
         self.graph_threshold = graph_threshold
+        if global_head_batch not in GLOBAL_HEAD_BATCHES:
+            raise ValueError(f'MLFO: global_head_batch must be one of '
+                             f'{GLOBAL_HEAD_BATCHES}, got '
+                             f'{global_head_batch!r}.')
+        self.global_head_batch = global_head_batch
         self.register_buffer(
             'queue', torch.randn(queue_length, 2, num_prototypes))
         self.use_graph = False
@@ -119,9 +135,23 @@ class MLFO(BaseSelfSupervisor):
 
     @torch.no_grad()
     def _enqueue(self, scores: torch.Tensor) -> None:
-        """Push the global batch's scores (M, 2, K) to the queue front."""
-        scores = scores[:len(self.queue)].to(self.queue)
+        """Push the global batch's scores (M, 2, K) to the queue front,
+        last video first: the queue is newest row first, the released
+        code's FIFO (newest last, train.py:299-304) read backwards, so the
+        rows kept are the same even when M does not divide its length."""
+        scores = scores.flip(0)[:len(self.queue)].to(self.queue)
         self.queue.copy_(torch.cat([scores, self.queue[:-len(scores)]]))
+
+    def global_embeddings(self, c1: torch.Tensor, c2: torch.Tensor,
+                          g: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Global-head embeddings of clip 1 and clip 2 from the high-level
+        sequences (B, C, t) of clip 1, clip 2 and the global clip ``g``
+        (used by ``global_head_batch='joint'`` only)."""
+        if self.global_head_batch == 'joint':
+            e1, e2, _ = self.global_head(torch.cat([c1, c2, g])).split(
+                c1.shape[0])
+            return e1, e2
+        return self.global_head(c1), self.global_head(c2)
 
     def loss(self, inputs: Dict[str, torch.Tensor],
              data_samples: Optional[List[ActionDataSample]] = None
@@ -153,17 +183,16 @@ class MLFO(BaseSelfSupervisor):
                     head.instance(c1), head.instance(c2),
                     head.instance(reversed_[0]), head.instance(reversed_[1]))
             graph_pairs.append((c1, c2))
-        c1, c2, _ = levels[2].split(b)
+        c1, c2, g = levels[2].split(b)
         high = self.level_heads[2]
         z1, z2 = high.instance(c1), high.instance(c2)
         losses['loss_instance'] = self.instance_loss(z1, z2)
 
         if self.training:
             self.prototypes.normalize_()
-        scores1 = self.prototypes(self.global_head(c1),
-                                  frozen=self.freeze_prototypes)
-        scores2 = self.prototypes(self.global_head(c2),
-                                  frozen=self.freeze_prototypes)
+        e1, e2 = self.global_embeddings(c1, c2, g)
+        scores1 = self.prototypes(e1, frozen=self.freeze_prototypes)
+        scores2 = self.prototypes(e2, frozen=self.freeze_prototypes)
         queue = self.queue.clone() if self.use_queue else None
         losses['loss_proto'], codes, scores = self.proto_loss(
             scores1, scores2, queue)

@@ -18,7 +18,10 @@ PER_RANK = 3  # videos per rank
 DIMS = 5
 STEPS = 4  # time steps of the timestamp features
 PROTOTYPES = 6
-QUEUE = 4
+QUEUE = 8  # rows of the score queue (>= the global batch: 'reference' rows)
+#: (gather_grad, queue_rows) of each run: the defaults, and the released
+#: code's (the published configs').
+MODES = dict(exact=('exact', 'extra'), reference=('reference', 'reference'))
 LOSSES_DIR = (Path(__file__).resolve().parents[3] / 'mmcmd' / 'models' /
               'losses')
 
@@ -53,16 +56,19 @@ def full_inputs():
                           dtype=torch.float64))
 
 
-def all_losses(losses, x, offset: int, num_all: int):
-    """Every MLFO loss of the (local) inputs ``x``; the graph is built from
-    the gathered clip-2 features and codes, as the model does."""
+def all_losses(losses, x, offset: int, num_all: int, mode: str = 'exact'):
+    """Every MLFO loss of the (local) inputs ``x`` with the switches of
+    ``MODES[mode]``; the graph is built from the gathered clip-2 features
+    and codes, as the model does."""
+    gather_grad, queue_rows = MODES[mode]
     out = dict(
-        instance=losses.MLFOInstanceLoss(0.07)(x['z1'], x['z2']),
-        motion=losses.MLFOMotionContrastLoss(0.07)(x['z1'], x['z2'],
-                                                   x['r1'], x['r2']),
+        instance=losses.MLFOInstanceLoss(0.07, gather_grad=gather_grad)(
+            x['z1'], x['z2']),
+        motion=losses.MLFOMotionContrastLoss(0.07, gather_grad=gather_grad)(
+            x['z1'], x['z2'], x['r1'], x['r2']),
         timestamp=losses.MLFOTimestampLoss(0.07)(x['f1'], x['f2'], x['fg']))
-    swav, codes, scores = losses.MLFOSwAVLoss(0.1)(x['s1'], x['s2'],
-                                                  x['queue'])
+    swav, codes, scores = losses.MLFOSwAVLoss(0.1, queue_rows=queue_rows)(
+        x['s1'], x['s2'], x['queue'])
     out['swav'] = swav
     labels = codes.sum(1).argmax(1)
     z2_all, _ = losses.gather_with_grad(x['z2'].detach())
@@ -70,31 +76,35 @@ def all_losses(losses, x, offset: int, num_all: int):
     graph = losses.similarity_graph(x['z1'].detach(), z2_all,
                                     labels[offset:offset + n], labels,
                                     offset, 0.07, 0.05)
-    out['graph'] = losses.MLFOGraphLoss(0.07)(x['r1'], x['r2'], graph)
+    out['graph'] = losses.MLFOGraphLoss(0.07, gather_grad=gather_grad)(
+        x['r1'], x['r2'], graph)
     return out, scores
 
 
 def worker(rank: int, init_file: str, out_dir: str) -> None:
-    """One rank: its slice of every input; saves losses and gradients."""
+    """One rank: its slice of every input; saves, per mode of ``MODES``,
+    the losses and the gradients of each loss w.r.t. the local inputs."""
     torch.set_num_threads(1)
     dist.init_process_group('gloo', init_method=f'file://{init_file}',
                             rank=rank, world_size=WORLD)
     try:
         losses = load_mlfo_losses()
         rows = slice(rank * PER_RANK, (rank + 1) * PER_RANK)
-        x = {k: (v if k == 'queue' else v[rows].clone().requires_grad_())
-             for k, v in full_inputs().items()}
-        values, scores = all_losses(losses, x, rank * PER_RANK,
-                                    WORLD * PER_RANK)
-        result = dict(scores=scores)
-        for name, value in values.items():
-            grads = torch.autograd.grad(
-                value, [v for k, v in x.items() if k != 'queue'],
-                allow_unused=True)
-            result[name] = value.detach()
-            for key, grad in zip([k for k in x if k != 'queue'], grads):
-                if grad is not None:
-                    result[f'{name}/{key}'] = grad
-        torch.save(result, os.path.join(out_dir, f'{rank}.pt'))
+        out = {}
+        for mode in MODES:
+            x = {k: (v if k == 'queue' else v[rows].clone().requires_grad_())
+                 for k, v in full_inputs().items()}
+            values, scores = all_losses(losses, x, rank * PER_RANK,
+                                        WORLD * PER_RANK, mode)
+            result = out[mode] = dict(scores=scores)
+            for name, value in values.items():
+                grads = torch.autograd.grad(
+                    value, [v for k, v in x.items() if k != 'queue'],
+                    allow_unused=True)
+                result[name] = value.detach()
+                for key, grad in zip([k for k in x if k != 'queue'], grads):
+                    if grad is not None:
+                        result[f'{name}/{key}'] = grad
+        torch.save(out, os.path.join(out_dir, f'{rank}.pt'))
     finally:
         dist.destroy_process_group()

@@ -3,6 +3,7 @@ gloo processes against 1 process on the whole batch."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ import torch.multiprocessing as mp
 import torch.nn.functional as F
 from mlfo_dist_worker import PER_RANK, WORLD, all_losses, full_inputs, worker
 
+from mmcmd.models import MLFO
 from mmcmd.models import losses as losses_module
 from mmcmd.models.losses import (
     MLFOGraphLoss,
@@ -207,35 +209,215 @@ def test_losses_are_registered():
         assert loss.loss_weight == 0.25
 
 
-def test_two_processes_equal_one_process_on_the_whole_batch(tmp_path):
+def reference_fifo_codes(queue_oldest_first, batches, eps):
+    """Clip-1 codes of each batch as the released code computes them: the
+    batch is pushed into the L-row queue (oldest rows out, train.py:299-304)
+    and Sinkhorn runs over the whole queue (train.py:252-254, 174-175); the
+    last M rows are the batch's."""
+    queue = [list(row) for row in queue_oldest_first]
+    out = []
+    for batch in batches:
+        queue = queue[len(batch):] + batch.tolist()
+        out.append(plain_sinkhorn(queue, eps, 3)[-len(batch):])
+    return out
+
+
+def test_swav_queue_rows_reference_equals_the_released_fifo():
+    # L = 5 queue rows, M = 2 videos per step (M does not divide L): over 4
+    # steps the queue wraps
+    g = torch.Generator().manual_seed(21)
+    rows, videos, k = 5, 2, 4
+    start = torch.randn(rows, 2, k, generator=g, dtype=torch.float64)
+    steps = [(unit(videos, 3, seed=30 + s) @ unit(k, 3, seed=40).t(),
+              unit(videos, 3, seed=50 + s) @ unit(k, 3, seed=40).t())
+             for s in range(4)]
+    # mmcmd's queue: newest row first (MLFO._enqueue); the reference's:
+    # newest last. The starting rows have no age, so one is the other
+    # reversed.
+    expected = reference_fifo_codes(start[:, 0].flip(0), [s1 for s1, _ in
+                                                          steps], 0.05)
+    loss = MLFOSwAVLoss(0.1, 0.05, 3, queue_rows='reference')
+    extra = MLFOSwAVLoss(0.1, 0.05, 3)
+    queue = start.clone()
+    for (s1, s2), want in zip(steps, expected):
+        value, codes, scores = loss(s1, s2, queue)
+        torch.testing.assert_close(codes[:, 0],
+                                   torch.tensor(want, dtype=codes.dtype))
+        # the loss is the swapped prediction with these codes: Sinkhorn over
+        # the newest L - M queue rows and the batch (L rows)
+        brute, _, _ = swav_brute_force(s1, s2, queue[:rows - videos], 0.1,
+                                       0.05)
+        assert value.item() == pytest.approx(brute, rel=1e-9)
+        # 'extra' runs over all L queue rows plus the batch: other codes
+        other = extra(s1, s2, queue)[1]
+        assert not torch.allclose(other[:, 0], codes[:, 0])
+        holder = SimpleNamespace(queue=queue.clone())
+        MLFO._enqueue(holder, scores)  # the model's FIFO step
+        queue = holder.queue
+    with pytest.raises(ValueError, match='must hold the global batch'):
+        loss(s1, s2, queue[:1])
+    with pytest.raises(ValueError, match='queue_rows'):
+        MLFOSwAVLoss(queue_rows='newest')
+
+
+def test_gather_grad_is_checked_and_inert_in_one_process():
+    z1, z2 = (unit(4, 3, seed=s).requires_grad_() for s in (60, 61))
+    grads = {}
+    for mode in ('exact', 'reference'):
+        loss = MLFOInstanceLoss(0.07, gather_grad=mode)(z1, z2)
+        grads[mode] = torch.autograd.grad(loss, [z1, z2])
+    for a, b in zip(grads['exact'], grads['reference']):
+        torch.testing.assert_close(a, b)
+    for cls in (MLFOInstanceLoss, MLFOMotionContrastLoss, MLFOGraphLoss):
+        with pytest.raises(ValueError, match='gather_grad'):
+            cls(gather_grad='none')
+
+
+@pytest.fixture(scope='module')
+def two_ranks(tmp_path_factory):
+    """Losses and local gradients of the 2 gloo processes, per mode."""
+    tmp_path = tmp_path_factory.mktemp('mlfo_dist')
     mp.spawn(worker, args=(str(tmp_path / 'init'), str(tmp_path)),
              nprocs=WORLD, join=True)
-    ranks = [torch.load(tmp_path / f'{r}.pt', weights_only=True)
-             for r in range(WORLD)]
-    x = {k: (v if k == 'queue' else v.clone().requires_grad_())
-         for k, v in full_inputs().items()}
-    values, scores = all_losses(mlfo_losses, x, 0, WORLD * PER_RANK)
-    # the graph of these inputs links videos of different ranks
-    codes = mlfo_losses.MLFOSwAVLoss(0.1)(x['s1'], x['s2'], x['queue'])[1]
+    return [torch.load(tmp_path / f'{r}.pt', weights_only=True)
+            for r in range(WORLD)]
+
+
+def check_graph_links_ranks(x, queue_rows: str) -> None:
+    """The graph of these inputs links videos of different ranks."""
+    codes = mlfo_losses.MLFOSwAVLoss(0.1, queue_rows=queue_rows)(
+        x['s1'], x['s2'], x['queue'])[1]
     labels = codes.sum(1).argmax(1)
     graph = similarity_graph(x['z1'], x['z2'], labels, labels, 0)
     assert (graph[:PER_RANK, PER_RANK:] > 0.01).any()
     assert (graph[PER_RANK:, :PER_RANK] > 0.01).any()
-    for rank in ranks:  # every rank saw the whole batch's scores
-        torch.testing.assert_close(rank['scores'], scores)
+    return graph
+
+
+def check_values_and_scores(ranks, mode: str, values, scores) -> None:
+    """Every rank saw the whole batch's scores; DDP averages over ranks:
+    the mean of the rank losses equals the one-process loss."""
+    for rank in ranks:
+        torch.testing.assert_close(rank[mode]['scores'], scores)
     for name, value in values.items():
-        # DDP averages over ranks: the mean of the rank losses and
-        # gradients / WORLD equal the one-process loss and gradients
-        mean = sum(rank[name] for rank in ranks) / WORLD
+        mean = sum(rank[mode][name] for rank in ranks) / WORLD
         assert mean.item() == pytest.approx(value.item(), rel=1e-9), name
+
+
+def test_two_processes_equal_one_process_on_the_whole_batch(two_ranks):
+    ranks = two_ranks
+    x = {k: (v if k == 'queue' else v.clone().requires_grad_())
+         for k, v in full_inputs().items()}
+    values, scores = all_losses(mlfo_losses, x, 0, WORLD * PER_RANK)
+    check_graph_links_ranks(x, 'extra')
+    check_values_and_scores(ranks, 'exact', values, scores)
+    for name, value in values.items():
+        # the rank gradients / WORLD (DDP's average) equal the one-process
+        # gradients
         keys = [k for k in x if k != 'queue']
         grads = torch.autograd.grad(value, [x[k] for k in keys],
                                     allow_unused=True)
         for key, grad in zip(keys, grads):
             if grad is None:
-                assert all(f'{name}/{key}' not in r for r in ranks)
+                assert all(f'{name}/{key}' not in r['exact'] for r in ranks)
                 continue
             for r, rank in enumerate(ranks):
                 rows = slice(r * PER_RANK, (r + 1) * PER_RANK)
-                torch.testing.assert_close(rank[f'{name}/{key}'] / WORLD,
-                                           grad[rows], msg=f'{name}/{key}')
+                torch.testing.assert_close(rank['exact'][f'{name}/{key}']
+                                           / WORLD, grad[rows],
+                                           msg=f'{name}/{key}')
+
+
+def live_rows(full: torch.Tensor, rows: slice) -> torch.Tensor:
+    """``full`` with only ``rows`` differentiable: the other rows are
+    constants (another rank's features in the released code)."""
+    out = full.detach().clone()
+    out[rows] = full[rows]
+    return out
+
+
+def contrast_of_rows(c1, c2, rows: slice, tau: float, hard=None):
+    """Instance (or, with ``hard`` = the reversed clips, motion) loss of the
+    anchors of ``rows`` against the whole batch, one anchor at a time."""
+    clips, m, terms = (c1, c2), c1.shape[0], []
+    for view in range(2):
+        for i in range(rows.start, rows.stop):
+            anchor = clips[view][i]
+            positive = anchor @ clips[1 - view][i] / tau
+            others = [anchor @ clips[v][j] / tau
+                      for v in range(2) for j in range(m) if j != i]
+            if hard is not None:
+                others += [anchor @ hard[v][i] / tau for v in range(2)]
+            terms.append(torch.logsumexp(torch.stack([positive, *others]), 0)
+                         - positive)
+    return torch.stack(terms).mean()
+
+
+def graph_of_rows(g1, g2, graph, rows: slice, tau: float):
+    """Graph loss of the rows ``rows`` of g1 against every row of g2: mean
+    over the rows x M entries of -G_ij log softmax_j(g1_i . g2_j / tau)."""
+    m, terms = g2.shape[0], []
+    for i in range(rows.start, rows.stop):
+        logits = torch.stack([g1[i] @ g2[j] / tau for j in range(m)])
+        log_z = torch.logsumexp(logits, 0)
+        terms += [-graph[i, j] * (logits[j] - log_z) for j in range(m)]
+    return torch.stack(terms).mean()
+
+
+def test_reference_gather_gives_each_rank_its_own_loss_gradient(two_ranks):
+    """gather_grad='reference' (train.py:220-226): a rank's gradient is that
+    of its own loss with the other rank's features held constant."""
+    ranks = two_ranks
+    x = {k: (v if k == 'queue' else v.clone().requires_grad_())
+         for k, v in full_inputs().items()}
+    values, scores = all_losses(mlfo_losses, x, 0, WORLD * PER_RANK,
+                                'reference')
+    graph = check_graph_links_ranks(x, 'reference')
+    check_values_and_scores(ranks, 'reference', values, scores)
+    # the forward pass is the same in both gather modes (the SwAV codes and
+    # with them the graph also differ by queue_rows)
+    for name in ('instance', 'motion', 'timestamp'):
+        for rank in ranks:
+            torch.testing.assert_close(rank['reference'][name],
+                                       rank['exact'][name])
+    keys = dict(instance=('z1', 'z2'), motion=('z1', 'z2', 'r1', 'r2'),
+                graph=('r1', 'r2'))
+    for r, rank in enumerate(ranks):
+        rows = slice(r * PER_RANK, (r + 1) * PER_RANK)
+        v = {k: live_rows(x[k], rows) for k in ('z1', 'z2', 'r1', 'r2')}
+        brute = dict(
+            instance=contrast_of_rows(v['z1'], v['z2'], rows, 0.07),
+            motion=contrast_of_rows(v['z1'], v['z2'], rows, 0.07,
+                                    hard=(v['r1'], v['r2'])),
+            graph=graph_of_rows(v['r1'], v['r2'], graph, rows, 0.07))
+        for name, value in brute.items():
+            assert rank['reference'][name].item() == pytest.approx(
+                value.item(), rel=1e-9), name
+            grads = torch.autograd.grad(value, [x[k] for k in keys[name]],
+                                        retain_graph=True)
+            for key, grad in zip(keys[name], grads):
+                # nothing reaches the other rank's rows
+                assert not grad[:rows.start].any()
+                assert not grad[rows.stop:].any()
+                torch.testing.assert_close(
+                    rank['reference'][f'{name}/{key}'], grad[rows],
+                    msg=f'{name}/{key}')
+                # features gathered as keys: the exact gradient also holds
+                # the other rank's loss terms (the reversed clips, local
+                # only, get the same gradient in both; the graph's g1 is
+                # local only too, but its G differs with queue_rows)
+                if (name, key) != ('graph', 'r1'):
+                    same = rank['exact'][f'{name}/{key}'].allclose(grad[rows])
+                    assert same == (name == 'motion' and key in ('r1', 'r2'))
+    # losses without gathered gradients: as in the exact mode
+    for name in ('timestamp', 'swav'):
+        keys = [k for k in x if k != 'queue']
+        grads = torch.autograd.grad(values[name], [x[k] for k in keys],
+                                    allow_unused=True)
+        for key, grad in zip(keys, grads):
+            if grad is None:
+                continue
+            for r, rank in enumerate(ranks):
+                rows = slice(r * PER_RANK, (r + 1) * PER_RANK)
+                torch.testing.assert_close(
+                    rank['reference'][f'{name}/{key}'] / WORLD, grad[rows])

@@ -249,3 +249,98 @@ def test_synthetic_checkpoint_embeds_like_the_demo_embedding_config():
     for a, b in zip(ours, theirs):
         assert a.embedding.shape == (128, )
         torch.testing.assert_close(a.embedding, b.embedding)
+
+
+def global_head_by_hand(head, x: torch.Tensor) -> torch.Tensor:
+    """MLFOGlobalHead in train mode written out: temporal mean, Linear,
+    BatchNorm with the batch's mean and biased variance, ReLU, Linear, L2."""
+    lin1, bn, _, lin2 = head.mlp
+    h = x.mean(dim=2) @ lin1.weight.t() + lin1.bias
+    mean = h.mean(dim=0)
+    var = ((h - mean) ** 2).mean(dim=0)
+    h = (h - mean) / torch.sqrt(var + bn.eps) * bn.weight + bn.bias
+    out = h.clamp_min(0) @ lin2.weight.t() + lin2.bias
+    return out / out.norm(dim=1, keepdim=True)
+
+
+def test_global_head_batch_joint_normalises_the_three_clips_together():
+    """'joint' (model.py:99-101, 114): one BatchNorm batch of clip 1, clip 2
+    and the global clip; 'separate': one batch per clip."""
+    g = torch.Generator().manual_seed(5)
+    joint = tiny_model(global_head_batch='joint').train()
+    separate = tiny_model().train()
+    separate.load_state_dict(joint.state_dict())
+    channels = joint.global_head.mlp[0].in_features
+    # clips with different statistics, so the batch statistics differ
+    c1, c2, glob = (torch.randn(4, channels, 2, generator=g) * scale + shift
+                    for scale, shift in ((1.0, 0.0), (2.0, 1.0), (0.5, -1.0)))
+    e1, e2 = joint.global_embeddings(c1, c2, glob)
+    with torch.no_grad():
+        expected = global_head_by_hand(joint.global_head,
+                                       torch.cat([c1, c2, glob]))
+    torch.testing.assert_close(e1, expected[:4])
+    torch.testing.assert_close(e2, expected[4:8])
+    s1, s2 = separate.global_embeddings(c1, c2, glob)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            s1, global_head_by_hand(separate.global_head, c1))
+        torch.testing.assert_close(
+            s2, global_head_by_hand(separate.global_head, c2))
+    assert not torch.allclose(e1, s1, atol=1e-3)
+    assert not torch.allclose(e2, s2, atol=1e-3)
+    # BatchNorm's running statistics follow the same batches
+    bn_joint, bn_separate = joint.global_head.mlp[1], separate.global_head.mlp[1]
+    assert int(bn_joint.num_batches_tracked) == 1
+    assert int(bn_separate.num_batches_tracked) == 2
+    # eval mode uses the running statistics: both modes agree
+    joint.eval()
+    joint.global_head.load_state_dict(separate.global_head.state_dict())
+    separate.eval()
+    for a, b in zip(joint.global_embeddings(c1, c2, glob),
+                    separate.global_embeddings(c1, c2, glob)):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match='global_head_batch'):
+        tiny_model(global_head_batch='both')
+
+
+def test_loss_runs_the_global_head_once_on_three_clips_when_joint():
+    for mode, expected in (('joint', [9]), ('separate', [3, 3])):
+        model = tiny_model(global_head_batch=mode).train()
+        rows = []
+        hook = model.global_head.register_forward_hook(
+            lambda module, args, out: rows.append(out.shape[0]))
+        model.loss({'imgs': tiny_batch()})
+        hook.remove()
+        assert rows == expected, mode
+
+
+def test_queue_rows_reference_runs_sinkhorn_over_queue_length_rows():
+    """queue_rows='reference' (train.py:252-254): Sinkhorn over the newest
+    L - M queue rows and the batch, L rows in all."""
+    model = tiny_model(proto_loss=dict(type='MLFOSwAVLoss', loss_weight=0.5,
+                                       queue_rows='reference')).eval()
+    model.set_schedule(use_graph=False, use_queue=True,
+                       freeze_prototypes=False)
+    clips = tiny_batch()
+    loss = model.loss({'imgs': clips})['loss_proto']
+    with torch.no_grad():
+        maps = model.neck(model.backbone(clips.transpose(0, 1).flatten(0, 1)))
+        c1, c2, _ = maps[2].split(3)
+        s1 = model.prototypes(model.global_head(c1))
+        s2 = model.prototypes(model.global_head(c2))
+    # 6 queue rows, 3 videos: the 3 newest queue rows (the front) + batch
+    q1 = sinkhorn_knopp(torch.cat([model.queue[:3, 0], s1]))[3:].float()
+    q2 = sinkhorn_knopp(torch.cat([model.queue[:3, 1], s2]))[3:].float()
+    expected = -0.25 * ((q2 * torch.log_softmax(s1 / 0.1, 1)).sum(1)
+                        + (q1 * torch.log_softmax(s2 / 0.1, 1)).sum(1)).mean()
+    torch.testing.assert_close(loss, expected)
+
+
+def test_published_configs_use_the_reference_switches():
+    from mmengine.config import Config
+    for path in sorted((REPO_ROOT / 'configs' / 'mlfo').glob('mlfo_*.py')):
+        model = Config.fromfile(str(path)).model
+        assert model.global_head_batch == 'joint', path.name
+        assert model.proto_loss.queue_rows == 'reference', path.name
+        for key in ('instance_loss', 'motion_loss', 'graph_loss'):
+            assert model[key].gather_grad == 'reference', (path.name, key)
