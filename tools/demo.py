@@ -1041,6 +1041,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         f"{plan['iterations']} iterations ({plan['max_epochs']} epochs of "
         f"batch {batch}) per trained method")
 
+    if 'cmd' in methods and not (args.full or args.quick
+                                 or args.iterations):
+        say(f"  note: at this budget CMD's motion task has barely started "
+            f"(docs/scene_bias.md); --full runs {FULL_FACTOR}x the "
+            'iterations, where it is learnt (about five times as long)')
     if (settings.get('object_size') and 'object_size' not in data
             and tuple(settings['object_size'])
             != tuple(synthetic.OBJECT_SIZE_RANGE)):

@@ -41,9 +41,11 @@ class ArrayVideo:
         self.num_frames, self.height, self.width = frames.shape[:3]
 
     def decode(self, rgb: Sequence[int] = (), motion: Sequence[int] = (),
-               keyframes: Sequence[int] = (), raw_motion: bool = False
-               ) -> DecodedSpans:
-        """The frames at display indices ``rgb`` (asked order, repeats)."""
+               keyframes: Sequence[int] = (), raw_motion: bool = False,
+               motion_precision: str = 'exact') -> DecodedSpans:
+        """The frames at display indices ``rgb`` (asked order, repeats);
+        ``motion_precision`` is accepted as by ``CompressedVideo.decode``
+        (an array has no motion to round)."""
         if len(motion) or len(keyframes):
             raise NoMotionVectorsError(
                 self.path, 'an RGB array has no motion vectors or keyframes; '
