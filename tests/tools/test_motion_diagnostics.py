@@ -70,15 +70,26 @@ def test_signal_stats_match_brute_force() -> None:
     assert stats['still_share'] == pytest.approx(4 / 7)
 
 
-def test_fixed_batch_motion_pathway_learns(data_root: Path) -> None:
+@pytest.fixture
+def one_thread():
+    """One torch thread (the step's speed then does not depend on what
+    else runs on the machine); restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_fixed_batch_motion_pathway_learns(data_root: Path,
+                                           one_thread) -> None:
     """One real batch of the demo's pipeline is memorised: acc_motion
     reaches 0.5 within a bounded number of Adam steps. A change that cuts
     the motion pathway (no gradient to queries or keys, shuffled
     positives, a frozen key encoder) fails here."""
     cfg = diag.load_config(diag.DEFAULT_CONFIG, str(data_root), SMALL,
-                           batch_size=8)
+                           batch_size=4)
     model, loader = diag.build(cfg, seed=0)
-    result = diag.fixed_batch(model, next(iter(loader)), max_steps=200,
+    result = diag.fixed_batch(model, next(iter(loader)), max_steps=250,
                               lr=3e-3, target=0.5)
     assert result['first']['acc_motion'] < 0.2
     assert result['steps_to_target'] is not None, result
@@ -86,7 +97,8 @@ def test_fixed_batch_motion_pathway_learns(data_root: Path) -> None:
     assert result['last']['loss_motion'] < result['first']['loss_motion'] - 1
 
 
-def test_rows_at_init_and_after_steps(data_root: Path, tmp_path) -> None:
+def test_rows_at_init_and_after_steps(data_root: Path, tmp_path,
+                                      one_thread) -> None:
     out = tmp_path / 'rows.json'
     args = diag.parse_args([
         '--data-root', str(data_root), '--steps', '2', '--batches', '1',
