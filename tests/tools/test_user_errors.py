@@ -3,10 +3,12 @@ stderr and a non-zero exit, before the Runner prints the config (except a
 broken video, found while loading); --debug gives the traceback."""
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 
 import pytest
-from suite_utils import REPO_ROOT, run_tool
+from suite_utils import REPO_ROOT
 
 #: launches the tools as users do.
 pytestmark = pytest.mark.slow
@@ -67,11 +69,40 @@ def root(tmp_path_factory):
     return root
 
 
+def launch_all(root, runs: dict) -> dict:
+    """Start every command of ``runs`` (name -> (argv, extra env)) at once,
+    as run_tool would, and return name -> CompletedProcess: the launches
+    overlap, so the walk costs about one start-up per core."""
+    base = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    procs = {name: subprocess.Popen(
+        [str(a) for a in argv], cwd=str(root), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=dict(base, **env))
+        for name, (argv, env) in runs.items()}
+    results = {}
+    for name, proc in procs.items():
+        out, err = proc.communicate(timeout=600)
+        results[name] = subprocess.CompletedProcess(proc.args,
+                                                    proc.returncode, out, err)
+    return results
+
+
+@pytest.fixture(scope='module')
+def outcomes(root) -> dict:
+    """Every case and the two --debug runs, launched together."""
+    runs = {name: ([sys.executable, *argv, '--work-dir',
+                    root / 'work' / name.replace(' ', '_')], {})
+            for name, (argv, _, _) in CASES.items()}
+    debug = [sys.executable, TRAIN, TINY, '--work-dir', root / 'work' /
+             'debug', '--cfg-options', 'train_dataloader.batch_size=four']
+    runs['--debug'] = (debug + ['--debug'], {})
+    runs['MMCMD_DEBUG'] = (debug, dict(MMCMD_DEBUG='1'))
+    return launch_all(root, runs)
+
+
 @pytest.mark.parametrize('case', list(CASES))
-def test_user_error_is_one_line(root, case):
-    argv, start, early = CASES[case]
-    result = run_tool([sys.executable, *argv, '--work-dir', root / 'work'],
-                      root)
+def test_user_error_is_one_line(outcomes, case):
+    _, start, early = CASES[case]
+    result = outcomes[case]
     lines = result.stderr.strip().splitlines()
     assert result.returncode != 0, result.stderr[-3000:]
     assert 1 <= len(lines) <= 3, result.stderr[-3000:]
@@ -82,12 +113,10 @@ def test_user_error_is_one_line(root, case):
         assert 'notes.mp4' in lines[-1]
 
 
-def test_debug_shows_the_traceback(root):
-    argv = [sys.executable, TRAIN, TINY, '--work-dir', root / 'work',
-            '--cfg-options', 'train_dataloader.batch_size=four', '--debug']
-    result = run_tool(argv, root)
+def test_debug_shows_the_traceback(outcomes):
+    result = outcomes['--debug']
     assert result.returncode != 0
     assert 'Traceback (most recent call last)' in result.stderr
     assert 'ConfigOptionError' in result.stderr
-    result = run_tool(argv[:-1], root, env=dict(MMCMD_DEBUG='1'))
-    assert 'Traceback (most recent call last)' in result.stderr
+    assert ('Traceback (most recent call last)'
+            in outcomes['MMCMD_DEBUG'].stderr)
