@@ -79,3 +79,36 @@ def test_two_processes_equal_one_process_on_the_whole_batch(tmp_path):
         torch.testing.assert_close(results[r]['k_grad'] / WORLD, k.grad[ks])
     # The keys' gradients include other ranks' losses (not local-only).
     assert k.grad.abs().sum() > 0
+
+
+def test_key_groups_and_query_weights_match_brute_force():
+    """Interchangeable keys (group >= 0) count once per softmax, dropped keys
+    (-2) only as their own positive; weights make a weighted mean."""
+    from mmcmd.models.losses import GatheredInfoNCE, group_exclusion
+    torch.manual_seed(0)
+    query = torch.nn.functional.normalize(torch.randn(4, 5), dim=1)
+    keys = torch.nn.functional.normalize(torch.randn(7, 5), dim=1)
+    groups = torch.tensor([0, -1, 0, -2, 0, -1, -2])
+    weights = torch.tensor([1.0, 0.5, 0.0, 2.0])
+    loss, _ = GatheredInfoNCE(temperature=0.2)(query, keys, groups, weights)
+    expected, total = 0.0, 0.0
+    for i in range(4):
+        seen = []
+        for j in range(7):
+            if j == i:
+                seen.append(j)
+            elif groups[j] == -2:
+                continue
+            elif groups[j] >= 0 and (groups[i] == groups[j]
+                                     or j != 0):  # key 0: group 0's first
+                continue
+            else:
+                seen.append(j)
+        logits = [float(query[i] @ keys[j]) / 0.2 for j in seen]
+        norm = math.log(sum(math.exp(v) for v in logits))
+        expected += float(weights[i]) * (norm - float(query[i] @ keys[i]) / 0.2)
+        total += float(weights[i])
+    assert float(loss) == pytest.approx(expected / total, rel=1e-5)
+    excluded = group_exclusion(torch.arange(4), groups)
+    assert excluded[2].tolist() == [True, False, False, True, True, False,
+                                    True]

@@ -55,7 +55,10 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
 import mmcmd
-from mmcmd.models.heads.motion_prediction_head import still_cells
+from mmcmd.models.heads.motion_prediction_head import (
+    still_cells,
+    still_key_groups,
+)
 from mmcmd.models.selfsup.base import final_map
 from mmcmd.utils.checkpoint import load_checkpoint_file
 
@@ -173,9 +176,7 @@ def own_key_set_stats(head, query: torch.Tensor, keys: torch.Tensor,
                       still: torch.Tensor) -> Dict[str, Optional[float]]:
     """Loss and top-1 accuracy of the moving cells' queries in the key set
     the head trains with (its ``still_cells`` mode), unweighted."""
-    mode = getattr(head, 'still_cells', 'keep')
-    groups = {'keep': None, 'collapse': torch.where(still, 0, -1),
-              'drop': torch.where(still, -2, -1)}[mode]
+    groups = still_key_groups(still, getattr(head, 'still_cells', 'keep'))
     moving = (~still[:query.shape[0]]).float()
     if not bool(moving.any()):
         return dict(loss_moving_own=None, acc_moving_own=None)

@@ -37,6 +37,15 @@ def still_cells(windows: torch.Tensor, grid: torch.Size,
     return pooled.flatten(1) <= threshold
 
 
+def still_key_groups(still: torch.Tensor, mode: str) -> Optional[torch.Tensor]:
+    """``key_groups`` of ``GatheredInfoNCE`` for a ``still_cells`` mode:
+    None (``'keep'``), one group of still keys (``'collapse'``) or still
+    keys out of every softmax (``'drop'``)."""
+    if mode == 'keep':
+        return None
+    return torch.where(still, 0 if mode == 'collapse' else -2, -1)
+
+
 @MODELS.register_module()
 class MotionPredictionHead(BaseModule):
     """Clip map -> linear -> transformer -> projection (queries), against
@@ -210,12 +219,9 @@ class MotionPredictionHead(BaseModule):
             return dict(loss_motion=loss, acc_motion=acc)
         still = still_cells(windows, motion_map.shape[2:],
                             self.still_threshold).flatten()
-        groups = weights = None
-        if self.still_cells == 'collapse':
-            groups = torch.where(still, 0, -1)
-        elif self.still_cells == 'drop':
-            # Still keys out of every softmax, still queries out of the mean.
-            groups = torch.where(still, -2, -1)
+        groups = still_key_groups(still, self.still_cells)
+        weights = None
+        if self.still_cells == 'drop':  # still queries out of the mean too
             weights = (~still[:query.shape[0]]).float()
         loss, acc = self.loss_module(query, keys, groups, weights)
         losses = dict(loss_motion=loss, acc_motion=acc)

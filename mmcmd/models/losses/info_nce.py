@@ -21,6 +21,13 @@ def _world() -> Tuple[int, int]:
 KEY_GRAD_SCALES = ('exact', 'reference')
 
 
+def _all_gather(tensor: torch.Tensor, world: int) -> torch.Tensor:
+    """``tensor`` of all ``world`` ranks concatenated on dim 0."""
+    parts = [torch.empty_like(tensor) for _ in range(world)]
+    dist.all_gather(parts, tensor.contiguous())
+    return torch.cat(parts, dim=0)
+
+
 class _GatherWithGrad(torch.autograd.Function):
     """all_gather whose backward sums the gradients of all ranks, then slices.
 
@@ -36,9 +43,7 @@ class _GatherWithGrad(torch.autograd.Function):
         rank, world = _world()
         ctx.rank, ctx.size = rank, tensor.shape[0]
         ctx.grad_scale = grad_scale
-        parts = [torch.empty_like(tensor) for _ in range(world)]
-        dist.all_gather(parts, tensor.contiguous())
-        return torch.cat(parts, dim=0)
+        return _all_gather(tensor, world)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor
@@ -137,12 +142,8 @@ def group_exclusion(labels: torch.Tensor, groups: torch.Tensor
 
 def gather_plain(tensor: torch.Tensor) -> torch.Tensor:
     """Concatenate ``tensor`` of all ranks on dim 0, without autograd."""
-    rank, world = _world()
-    if world == 1:
-        return tensor
-    parts = [torch.empty_like(tensor) for _ in range(world)]
-    dist.all_gather(parts, tensor.contiguous())
-    return torch.cat(parts, dim=0)
+    world = _world()[1]
+    return tensor if world == 1 else _all_gather(tensor, world)
 
 
 class GatheredInfoNCE(nn.Module):
