@@ -4,5 +4,8 @@ _base_ = ['mmaction::_base_/default_runtime.py']
 custom_imports = dict(imports=['mmcmd'], allow_failed_imports=False)
 default_scope = 'mmaction'
 default_hooks = dict(
+    # the step's losses reach the host once per logging interval, not with
+    # a device synchronisation per value and iteration (docs/performance.md)
+    runtime_info=dict(type='DeferredRuntimeInfoHook'),
     logger=dict(type='LoggerHook', interval=20, ignore_last=False),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))

@@ -55,4 +55,7 @@ train_pipeline = [
     dict(type='MotionNormalize', clamp=10.0, scale=10.0),
     dict(type='PackCMDInputs'),
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+# batches stacked in the loader workers, as in the published CMD configs
+train_dataloader = dict(collate_fn=dict(type='default_collate'),
+                        pin_memory=True,
+                        dataset=dict(pipeline=train_pipeline))

@@ -136,7 +136,62 @@ def adapt_to_device(cfg: Config) -> Config:
     if not cuda and backend == 'nccl':
         backend = 'gloo'
     cfg.merge_from_dict(dict(env_cfg=dict(dist_cfg=dict(backend=backend))))
+    if not cuda:  # pinned memory needs an accelerator (torch warns)
+        for name in LOADERS:
+            loader = cfg.get(name, None)
+            if loader and loader.get('pin_memory', False):
+                loader.pin_memory = False
+    set_main_threads(cfg, cuda)
     return cfg
+
+
+def main_threads(setting: Any, workers: int, cores: int, cuda: bool,
+                 default: int) -> int:
+    """Torch threads of the training process for ``env_cfg.main_threads``.
+
+    ``'auto'`` (the default): on a GPU the main process only launches
+    kernels and moves batches, while the ``workers`` loader processes
+    decode on the same ``cores``, so it gets the cores the workers leave
+    (at least 1, at most torch's ``default``): 16 workers on 16 cores give
+    1 thread, where torch's default of 16 would compete with them. On the
+    CPU the step itself runs in the main process and keeps torch's
+    ``default``. ``'torch'`` keeps the default everywhere; an int sets it.
+
+    Args:
+        setting: ``'auto'``, ``'torch'`` or a positive int.
+        workers: loader worker processes of the training loader.
+        cores: CPU cores this process may use.
+        cuda: whether the step runs on a GPU.
+        default: torch's thread count before any setting.
+    """
+    if setting == 'torch':
+        return default
+    if setting == 'auto':
+        if not cuda:
+            return default
+        return max(1, min(default, cores - workers))
+    if isinstance(setting, bool) or not isinstance(setting, int) or \
+            setting < 1:
+        raise ValueError(f"env_cfg.main_threads must be 'auto', 'torch' or "
+                         f'a positive int, got {setting!r}')
+    return setting
+
+
+def set_main_threads(cfg: Config, cuda: bool) -> int:
+    """Apply ``env_cfg.main_threads`` (see :func:`main_threads`) to this
+    process with ``torch.set_num_threads``; return the thread count."""
+    import torch
+    setting = cfg.get('env_cfg', {}).get('main_threads', 'auto')
+    loader = cfg.get('train_dataloader', None) or {}
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    threads = main_threads(setting, int(loader.get('num_workers', 0) or 0),
+                           cores, cuda, torch.get_num_threads())
+    if threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
+    return threads
 
 
 def build_runner(cfg: Config):

@@ -51,7 +51,7 @@ def one_epoch(rank: int, max_bad_ratio: float) -> dict:
     """One iteration and the epoch end of a fresh hook; what it saw."""
     from mmengine.logging import MessageHub, MMLogger
     hook = load_hook_module().BadVideoMonitorHook(
-        max_bad_ratio=max_bad_ratio, min_samples=1)
+        max_bad_ratio=max_bad_ratio, min_samples=1, sync_interval=1)
     name = f'{rank}_{max_bad_ratio}'
     runner = SimpleNamespace(
         epoch=0, logger=MMLogger.get_instance(f'hook{name}'),

@@ -41,6 +41,12 @@ train_dataloader = dict(
     persistent_workers=True,
     # every step needs at least 2 clips per GPU (BatchNorm in the heads)
     drop_last=True,
+    # batches stacked in the loader workers (into shared memory) and pinned
+    # for asynchronous copies: the main process does no per-sample work
+    # (docs/performance.md, "The training loop"); tools/train.py turns
+    # pin_memory off where there is no GPU
+    collate_fn=dict(type='default_collate'),
+    pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     # a video that fails to load is replaced by a seeded random other one
     # and counted by BadVideoMonitorHook (docs/robustness.md)

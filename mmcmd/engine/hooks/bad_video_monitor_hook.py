@@ -45,22 +45,30 @@ class BadVideoMonitorHook(Hook):
     every iteration, a summary at each epoch end, and raises when the
     share of skipped loads in an epoch passes ``max_bad_ratio`` (after
     ``min_samples`` loads). In a multi-process run the counts are summed
-    over all processes (one all-reduce of two integers per iteration)
-    before they are logged or compared with ``max_bad_ratio``, so every
-    process sees, prints and acts on the same totals.
+    over all processes (one all-reduce of two integers every
+    ``sync_interval`` iterations and at the epoch end, not a device
+    synchronisation per iteration) before they are logged or compared with
+    ``max_bad_ratio``, so every process sees, prints and acts on the same
+    totals. A single process compares its own counts every iteration.
 
     Args:
         max_bad_ratio: largest tolerated share of bad loads in an epoch.
         min_samples: loads (over all processes) to see before the ratio is
             enforced.
+        sync_interval: iterations between the all-reduces of a
+            multi-process run.
     """
 
     priority = 'LOW'
 
     def __init__(self, max_bad_ratio: float = 0.05,
-                 min_samples: int = 100) -> None:
+                 min_samples: int = 100, sync_interval: int = 20) -> None:
+        if sync_interval < 1:
+            raise ValueError(f'sync_interval must be >= 1, got '
+                             f'{sync_interval}')
         self.max_bad_ratio = max_bad_ratio
         self.min_samples = min_samples
+        self.sync_interval = sync_interval
         self.reported: set = set()
         self._reset()
 
@@ -69,6 +77,7 @@ class BadVideoMonitorHook(Hook):
         self.local_skipped = 0
         self.loaded = 0  # over all processes
         self.skipped = 0
+        self._unsynced = 0  # iterations since the last all-reduce
 
     def before_train_epoch(self, runner) -> None:
         self._reset()
@@ -85,6 +94,16 @@ class BadVideoMonitorHook(Hook):
                 self.reported.add(path)
                 runner.logger.warning(f'bad video skipped: {path} '
                                       f'({reason})')
+        self._unsynced += 1
+        if get_world_size() == 1 or self._unsynced >= self.sync_interval:
+            self._sync_and_check(runner)
+        else:  # the totals of the last all-reduce
+            runner.message_hub.update_scalar('train/skipped_videos',
+                                             self.skipped)
+
+    def _sync_and_check(self, runner) -> None:
+        """Sum the counts over processes; raise past ``max_bad_ratio``."""
+        self._unsynced = 0
         self.loaded, self.skipped = sum_over_ranks(self.local_loaded,
                                                    self.local_skipped)
         runner.message_hub.update_scalar('train/skipped_videos',
@@ -109,6 +128,7 @@ class BadVideoMonitorHook(Hook):
         return len(seen)
 
     def after_train_epoch(self, runner) -> None:
+        self._sync_and_check(runner)
         runner.logger.info(
             f'epoch {runner.epoch + 1}: skipped {self.skipped} bad video '
             f'loads of {self.loaded} ({self.distinct_files()} distinct files '

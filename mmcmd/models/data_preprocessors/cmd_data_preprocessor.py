@@ -44,16 +44,24 @@ class CMDDataPreprocessor(BaseDataPreprocessor):
     (num_clips, 3, T, H, W); the result is a normalised (B, 3, T, H, W) or
     (B, num_clips, 3, T, H, W) tensor.
 
+    Batches collated by ``default_collate`` (the pretraining configs' loader
+    setting) arrive stacked, so the main process does no per-sample work:
+    one copy per tensor to the device (asynchronous from the loader's pinned
+    memory on a GPU) and the normalisation there. In training, the data
+    samples of a pretraining batch (metadata only; no self-supervisor's loss
+    reads them) stay where they are instead of being moved one by one.
+
     Args:
         mean: per-channel mean (R, G, B) on the 0..255 scale.
         std: per-channel standard deviation (R, G, B) on the 0..255 scale.
-        non_blocking: copy to the device asynchronously.
+        non_blocking: copy to the device asynchronously (a no-op on the
+            CPU; asynchronous on a GPU when the loader pins memory).
     """
 
     def __init__(self,
                  mean: Sequence[float] = IMAGENET_MEAN,
                  std: Sequence[float] = IMAGENET_STD,
-                 non_blocking: bool = False) -> None:
+                 non_blocking: bool = True) -> None:
         super().__init__(non_blocking=non_blocking)
         if len(mean) != 3 or len(std) != 3:
             raise ValueError('CMDDataPreprocessor: mean and std need 3 '
@@ -93,7 +101,8 @@ class CMDDataPreprocessor(BaseDataPreprocessor):
                 inputs[0], Mapping):
             inputs = {key: [sample[key] for sample in inputs]
                       for key in inputs[0]}
-        if isinstance(inputs, Mapping):
+        pretraining = isinstance(inputs, Mapping)
+        if pretraining:
             inputs = self._pretrain_inputs(inputs)
         else:
             clips = self.cast_data(stack_batch(inputs, 'imgs'))
@@ -103,6 +112,6 @@ class CMDDataPreprocessor(BaseDataPreprocessor):
                     f'(num_clips, 3, T, H, W) per sample, got batch shape '
                     f'{tuple(clips.shape)}.')
             inputs = self.normalize(clips, clips.dim() - 4)
-        if data_samples is not None:
+        if data_samples is not None and not (training and pretraining):
             data_samples = self.cast_data(data_samples)
         return dict(inputs=inputs, data_samples=data_samples)
