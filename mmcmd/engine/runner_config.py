@@ -141,69 +141,40 @@ def adapt_to_device(cfg: Config) -> Config:
             loader = cfg.get(name, None)
             if loader and loader.get('pin_memory', False):
                 loader.pin_memory = False
-    set_main_threads(cfg, cuda)
+    set_main_threads(cfg)
     return cfg
 
 
-def main_threads(setting: Any, workers: int, cores: int, cuda: bool,
-                 default: int) -> int:
+def main_threads(setting: Any, default: int) -> int:
     """Torch threads of the training process for ``env_cfg.main_threads``.
 
-    ``'auto'`` (the default): on a GPU the main process only launches
-    kernels and moves batches, while the ``workers`` loader processes
-    decode on the same ``cores``, so it gets the cores the workers leave
-    (at least 1, at most torch's ``default``): 16 workers on 16 cores give
-    1 thread, where torch's default of 16 would compete with them. On the
-    CPU the step itself runs in the main process and keeps torch's
-    ``default``. ``'torch'`` keeps the default everywhere; an int sets it.
+    ``'torch'`` (the default) keeps torch's own count (one per core), also
+    when loader workers share the cores: on one H200 with 16 cores and 16
+    workers, the UCF101 CMD recipe's iteration took 99 ms with 16 main
+    threads and 165 ms with 1 (docs/performance.md, "The training loop").
+    A positive int sets the count, for machines where that measurement
+    comes out otherwise (``tools/analysis/benchmark_loop.py
+    --main-threads N`` measures it).
 
     Args:
-        setting: ``'auto'``, ``'torch'`` or a positive int.
-        workers: loader worker processes of the training loader.
-        cores: CPU cores this process may use.
-        cuda: whether the step runs on a GPU.
+        setting: ``'torch'`` or a positive int.
         default: torch's thread count before any setting.
     """
     if setting == 'torch':
         return default
-    if setting == 'auto':
-        if not cuda:
-            return default
-        return max(1, min(default, cores - workers))
     if isinstance(setting, bool) or not isinstance(setting, int) or \
             setting < 1:
-        raise ValueError(f"env_cfg.main_threads must be 'auto', 'torch' or "
-                         f'a positive int, got {setting!r}')
+        raise ValueError(f"env_cfg.main_threads must be 'torch' or a "
+                         f'positive int, got {setting!r}')
     return setting
 
 
-def set_main_threads(cfg: Config, cuda: bool) -> int:
+def set_main_threads(cfg: Config) -> int:
     """Apply ``env_cfg.main_threads`` (see :func:`main_threads`) to this
     process with ``torch.set_num_threads``; return the thread count."""
     import torch
-    setting = cfg.get('env_cfg', {}).get('main_threads', 'auto')
-    loader = cfg.get('train_dataloader', None) or {}
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    threads = main_threads(setting, int(loader.get('num_workers', 0) or 0),
-                           cores, cuda, torch.get_num_threads())
+    setting = cfg.get('env_cfg', {}).get('main_threads', 'torch')
+    threads = main_threads(setting, torch.get_num_threads())
     if threads != torch.get_num_threads():
         torch.set_num_threads(threads)
     return threads
-
-
-def build_runner(cfg: Config):
-    """The Runner named by ``runner_type``, or mmengine's default one, with
-    a :class:`~mmcmd.engine.hooks.CheckpointFitHook`: a test or validation
-    run refuses a checkpoint that does not fit the model."""
-    from mmaction.registry import RUNNERS
-    from mmengine.runner import Runner
-
-    from mmcmd.engine.hooks import CheckpointFitHook
-    runner = (RUNNERS.build(cfg) if 'runner_type' in cfg
-              else Runner.from_cfg(cfg))
-    if not any(isinstance(h, CheckpointFitHook) for h in runner.hooks):
-        runner.register_hook(CheckpointFitHook())
-    return runner

@@ -26,8 +26,8 @@ Variants (``--variants``, each a fresh Runner on the same videos):
          compete with the loop for the cores;
   before the loop as mmcmd ran it before its overhead work, for a ratio in
          the same run: per-sample collate (``pseudo_collate``), no pinned
-         memory or asynchronous copies, torch's default thread count in the
-         main process.
+         memory or asynchronous copies, no deferred reading of the log
+         values (mmengine's RuntimeInfoHook).
 
 Per variant ``loop_overhead_ms`` = iteration - data wait - step, where the
 step is ``isolated_step_ms`` on a GPU (the same model, the same batch on the
@@ -73,8 +73,8 @@ ITER_METHODS = ('before_train_iter', 'after_train_iter')
 
 
 def main_threads_arg(text: str):
-    """'auto', 'torch' or a positive int."""
-    if text in ('auto', 'torch'):
+    """'torch' or a positive int."""
+    if text == 'torch':
         return text
     try:
         value = int(text)
@@ -82,7 +82,7 @@ def main_threads_arg(text: str):
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(
-            f"expected 'auto', 'torch' or a positive int, got {text!r}")
+            f"expected 'torch' or a positive int, got {text!r}")
     return value
 
 
@@ -123,8 +123,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='autocast dtype on a GPU (default bf16)')
     parser.add_argument('--main-threads', type=main_threads_arg,
                         help="env_cfg.main_threads of 'real' and 'noop': "
-                        "'auto', 'torch' or N (default: the config's, "
-                        "else 'auto'; docs/performance.md)")
+                        "'torch' or N (default: the config's, else "
+                        "'torch'; docs/performance.md)")
     parser.add_argument('--step-iters', type=int, default=10,
                         help='timed repetitions of the isolated step '
                         '(default 10)')
@@ -314,8 +314,8 @@ def build_config(args: argparse.Namespace, folder: str, listing: str,
         cfg.model.setdefault('data_preprocessor', dict(
             type='CMDDataPreprocessor'))
         cfg.model.data_preprocessor.non_blocking = False
-        cfg.env_cfg.main_threads = 'torch'
-    elif args.main_threads is not None:
+        cfg.default_hooks.runtime_info = dict(type='RuntimeInfoHook')
+    if args.main_threads is not None:
         cfg.env_cfg.main_threads = args.main_threads
     return cfg
 

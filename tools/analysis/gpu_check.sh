@@ -7,18 +7,19 @@
 #     workers, timed by part, against the same step timed alone:
 #       real    the shipped settings;
 #       noop    the step replaced by a no-op (the loop's own cost);
-#       before  per-sample collate, no pinned memory, torch's thread count
-#               (the loop as it ran before the loop-overhead work);
-#     then the shipped settings with torch's default thread count, to
-#     separate that one factor;
+#       before  per-sample collate, no pinned memory, mmengine's per-
+#               iteration log reads (the loop before the overhead work);
+#     with THREADS_ROW=N also the shipped settings with N torch threads in
+#     the main process (env_cfg.main_threads), to see that one factor;
 #  3. a summary: loop iteration / isolated step, GPU utilisation.
 # Results: JSON files (and a torch.profiler table) in OUT_DIR (default
 # ./gpu_check) and the summary on stdout.
 #
 #   bash tools/analysis/gpu_check.sh [OUT_DIR]
 #
-# Environment: BACKBONE (r2plus1d-26), BATCH (8), STEP_ITERS (10),
-# LOOP_ITERS (40), WARMUP (10), WORKERS (16), PYTHON (python).
+# Environment: BACKBONE (r2plus1d-26), BATCH (8), STEP_ITERS (10; 0 skips
+# benchmark_train.py), LOOP_ITERS (40), WARMUP (10), WORKERS (16),
+# VARIANTS (real,noop,before), THREADS_ROW (unset), PYTHON (python).
 set -euo pipefail
 
 OUT_DIR=${1:-gpu_check}
@@ -28,6 +29,8 @@ STEP_ITERS=${STEP_ITERS:-10}
 LOOP_ITERS=${LOOP_ITERS:-40}
 WARMUP=${WARMUP:-10}
 WORKERS=${WORKERS:-16}
+VARIANTS=${VARIANTS:-real,noop,before}
+THREADS_ROW=${THREADS_ROW:-}
 PYTHON=${PYTHON:-python}
 CONFIG=configs/cmd/cmd_r2plus1d-26_8xb8-16x4x1-120e_ucf101-rgb.py
 mkdir -p "$OUT_DIR"
@@ -35,24 +38,28 @@ mkdir -p "$OUT_DIR"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv \
     | tee "$OUT_DIR/gpu.txt" || echo 'nvidia-smi not found' >&2
 
-echo "== training step alone: CMD vs supervised, $BACKBONE, batch $BATCH"
-"$PYTHON" tools/analysis/benchmark_train.py --backbone "$BACKBONE" \
-    --batch "$BATCH" --iters "$STEP_ITERS" --amp bf16 \
-    --device cuda --json "$OUT_DIR/train_step.json"
+if [ "$STEP_ITERS" -gt 0 ]; then
+    echo "== training step alone: CMD vs supervised, $BACKBONE, batch $BATCH"
+    "$PYTHON" tools/analysis/benchmark_train.py --backbone "$BACKBONE" \
+        --batch "$BATCH" --iters "$STEP_ITERS" --amp bf16 \
+        --device cuda --json "$OUT_DIR/train_step.json"
+fi
 
 echo "== training loop: $WARMUP + $LOOP_ITERS iterations, $WORKERS workers"
 "$PYTHON" tools/analysis/benchmark_loop.py --config "$CONFIG" \
     --device cuda --amp bf16 --batch "$BATCH" --workers "$WORKERS" \
     --videos 64 --warmup "$WARMUP" --iters "$LOOP_ITERS" \
-    --variants real,noop,before --profile "$OUT_DIR/loop_profile.txt" \
+    --variants "$VARIANTS" --profile "$OUT_DIR/loop_profile.txt" \
     --json "$OUT_DIR/train_loop.json"
 
-echo "== training loop, torch's default thread count in the main process"
-"$PYTHON" tools/analysis/benchmark_loop.py --config "$CONFIG" \
-    --device cuda --amp bf16 --batch "$BATCH" --workers "$WORKERS" \
-    --videos 64 --warmup "$WARMUP" --iters "$LOOP_ITERS" \
-    --variants real --main-threads torch \
-    --json "$OUT_DIR/train_loop_torch_threads.json"
+if [ -n "$THREADS_ROW" ]; then
+    echo "== training loop, $THREADS_ROW torch threads in the main process"
+    "$PYTHON" tools/analysis/benchmark_loop.py --config "$CONFIG" \
+        --device cuda --amp bf16 --batch "$BATCH" --workers "$WORKERS" \
+        --videos 64 --warmup "$WARMUP" --iters "$LOOP_ITERS" \
+        --variants real --main-threads "$THREADS_ROW" \
+        --json "$OUT_DIR/train_loop_threads.json"
+fi
 
 echo "== summary"
 "$PYTHON" - "$OUT_DIR" <<'EOF'
@@ -61,7 +68,7 @@ import os
 import sys
 
 out = sys.argv[1]
-for name in ('train_loop.json', 'train_loop_torch_threads.json'):
+for name in ('train_loop.json', 'train_loop_threads.json'):
     path = os.path.join(out, name)
     if not os.path.exists(path):
         continue
