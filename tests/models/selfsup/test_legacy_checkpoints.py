@@ -112,7 +112,7 @@ def test_old_state_dict_gives_the_old_losses(name):
                             generator=torch.Generator().manual_seed(seed))
         with torch.no_grad():
             losses = model.loss(dict(imgs=clips))
-        assert list(losses) == list(expected) or set(losses) == set(expected)
+        assert set(losses) == set(expected)
         for key, value in expected.items():
             assert losses[key].item() == pytest.approx(value, rel=1e-5,
                                                        abs=1e-6), key
@@ -135,20 +135,20 @@ def test_old_dsm_momentum_encoder_is_averaged_into_not_replaced():
         m * old['momentum_head.weight'] + (1 - m) * old['head.weight'])
 
 
+def test_mmengine_load_checkpoint_renames_old_keys(tmp_path):
+    from mmengine.runner import load_checkpoint
+    model = build('MLFO')
+    old = old_state('MLFO')
+    torch.save({'state_dict': old}, tmp_path / 'old.pth')
+    load_checkpoint(model, str(tmp_path / 'old.pth'), strict=True)
+    torch.testing.assert_close(model.proto_head.queue, old['queue'])
+    torch.testing.assert_close(model.level_necks[2].fine[2].weight,
+                               old['level_heads.2.fine.2.weight'])
+
+
 def test_load_into_renames_before_checking_shapes():
     model = build('DSMTriplet')
     summary = load_into(model, old_state('DSMTriplet'), 'old.pth')
     assert summary
     torch.testing.assert_close(model.projector.fc.weight,
                                old_state('DSMTriplet')['head.weight'])
-
-
-def test_rename_keys_prefix_exact_and_under_a_prefix():
-    state = {'m.head.weight': 1, 'm.head.loss_module.queue': 2,
-             'm.contrast.queue': 3, 'other.head.weight': 4}
-    pairs = rename_keys(state, {'head.weight': 'projector.fc.weight',
-                                'contrast.': 'head.loss_module.'}, 'm.')
-    assert state == {'m.projector.fc.weight': 1,
-                     'm.head.loss_module.queue': 2,
-                     'm.contrast.queue': 3, 'other.head.weight': 4}
-    assert pairs == [('m.head.weight', 'm.projector.fc.weight')]
