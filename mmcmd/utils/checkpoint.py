@@ -314,6 +314,50 @@ def read_state_dict(checkpoint: PathLike, prefix: str = '',
 # ------------------------------------------------------------- loading
 
 
+def rename_keys(state: Dict[str, Any], key_map: Mapping[str, str],
+                prefix: str = '') -> List[Tuple[str, str]]:
+    """Rename the keys of ``state`` in place from an old->new ``key_map``.
+
+    An entry whose old name ends with ``'.'`` renames every key starting
+    with it (a prefix), any other entry one key exactly; the longest match
+    wins. Only keys under ``prefix`` (a module's place in a larger state
+    dict) are considered, and both names are taken relative to it. A key
+    whose new name is already present is left alone (the newer tensor
+    wins; the old one stays, unexpected). Returns the (old, new) pairs
+    renamed.
+    """
+    entries = sorted(key_map.items(), key=lambda item: len(item[0]),
+                     reverse=True)
+    renamed = []
+    for key in [k for k in state if k.startswith(prefix)]:
+        local = key[len(prefix):]
+        for old, new in entries:
+            exact = not old.endswith('.')
+            if (local == old) if exact else local.startswith(old):
+                target = prefix + new + ('' if exact else local[len(old):])
+                if target not in state:
+                    state[target] = state.pop(key)
+                    renamed.append((key, target))
+                break
+    return renamed
+
+
+def upgrade_state_dict(module: nn.Module, state: Mapping[str, Any],
+                       prefix: str = '') -> Dict[str, Any]:
+    """A copy of ``state`` with the old key names of ``module`` renamed to
+    today's by its ``upgrade_legacy_state(state, prefix)`` (e.g. a
+    self-supervisor whose projection moved into a neck: its
+    ``legacy_key_map()`` through :func:`rename_keys`); a plain copy when the
+    module has none. Models apply it themselves when loaded with
+    ``load_state_dict``; :func:`load_into` applies it before checking
+    names and shapes."""
+    state = dict(state)
+    upgrade = getattr(module, 'upgrade_legacy_state', None)
+    if upgrade is not None:
+        upgrade(state, prefix)
+    return state
+
+
 def model_shapes(model: nn.Module) -> Dict[str, Tuple[int, ...]]:
     """Name -> shape of every tensor of ``model.state_dict()``."""
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
@@ -494,6 +538,7 @@ def load_into(module: nn.Module, state: Mapping[str, torch.Tensor],
     what = what or type(module).__name__
     if prefix and not prefix.endswith('.'):
         prefix += '.'
+    state = upgrade_state_dict(module, state)
     expected = model_shapes(module)
     check_state_dict(state, expected, path, what,
                      allow_missing=OPTIONAL_SUFFIXES,

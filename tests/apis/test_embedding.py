@@ -15,7 +15,7 @@ from mmcmd.apis import (
     init_embedder,
 )
 from mmcmd.codec.testing import decode_all_rgb, panning_frames, write_frames
-from mmcmd.models.selfsup.base import build_module
+from mmcmd.models.utils import build_module
 from mmcmd.utils import UnsafeCheckpointError
 
 CONFIG = str(Path(__file__).parent / 'embedding_tiny_config.py')

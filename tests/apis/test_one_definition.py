@@ -12,7 +12,7 @@ from mmengine.config import Config
 
 from mmcmd.apis import build_test_pipeline, embed_video, init_embedder
 from mmcmd.codec.testing import panning_frames, write_frames
-from mmcmd.models.selfsup.base import build_module
+from mmcmd.models.utils import build_module
 
 HERE = Path(__file__).resolve().parent
 CONFIG = str(HERE / 'embedding_tiny_config.py')

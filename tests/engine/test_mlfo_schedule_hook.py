@@ -49,13 +49,13 @@ class Recorder(Hook):
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         model = runner.model
         self.before = torch.nn.functional.normalize(
-            model.prototypes.prototypes.weight.detach(), dim=1).clone()
+            model.proto_head.prototypes.weight.detach(), dim=1).clone()
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None):
         model = runner.model
         moved = not torch.equal(self.before,
-                                model.prototypes.prototypes.weight)
+                                model.proto_head.prototypes.weight)
         record = self.epochs.setdefault(runner.epoch, dict(
             keys=set(), moved=False, flags=(model.use_graph, model.use_queue,
                                             model.freeze_prototypes)))

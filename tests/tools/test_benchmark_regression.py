@@ -150,7 +150,7 @@ def test_tolerances_parse_per_metric_and_for_all():
 def _fake_modelscope_source(path: Path) -> None:
     """A bare R(2+1)D-26 state dict (ModelScope's layout), all zeros."""
     from mmcmd.models.presets import CLIP_BACKBONES
-    from mmcmd.models.selfsup.base import build_module
+    from mmcmd.models.utils import build_module
     from mmcmd.utils.checkpoint import model_shapes
     with torch.device('meta'):
         shapes = model_shapes(build_module(dict(

@@ -12,7 +12,7 @@ from mmcmd.apis import init_embedder
 from mmcmd.apis.convert import detect_arch
 from mmcmd.models.backbones import CMDResNet2Plus1d
 from mmcmd.models.presets import cmd_model_cfg
-from mmcmd.models.selfsup.base import build_module
+from mmcmd.models.utils import build_module
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC_CANDIDATES = [REPO / 'tests' / 'data' / 'specs',

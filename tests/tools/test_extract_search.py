@@ -8,7 +8,7 @@ import torch
 
 from mmcmd.apis import EmbeddingGallery, embed_video, init_embedder
 from mmcmd.codec.testing import panning_frames, write_frames
-from mmcmd.models.selfsup.base import build_module
+from mmcmd.models.utils import build_module
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = str(REPO / 'tests' / 'apis' / 'embedding_tiny_config.py')

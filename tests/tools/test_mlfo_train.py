@@ -67,10 +67,10 @@ def check_graph_switch(work: Path, last_epoch_file: str) -> None:
         assert all(row[k] > 0 for k in GRAPH_KEYS)
     ckpt = torch.load(str(work / last_epoch_file), weights_only=True)
     state = ckpt['state_dict']
-    assert state['queue'].shape[2] == state[
-        'prototypes.prototypes.weight'].shape[0]
+    assert state['proto_head.queue'].shape[2] == state[
+        'proto_head.prototypes.weight'].shape[0]
     # the queue was filled by training (not its random initial rows)
-    assert state['queue'][:2].abs().max() <= 1 + 1e-5
+    assert state['proto_head.queue'][:2].abs().max() <= 1 + 1e-5
 
 
 def test_train_the_ucf101_recipe_on_tiny_videos(tmp_path):
@@ -87,7 +87,7 @@ def test_train_the_ucf101_recipe_on_tiny_videos(tmp_path):
     check_graph_switch(work, 'epoch_2.pth')
     state = torch.load(str(work / 'epoch_2.pth'),
                        weights_only=True)['state_dict']
-    assert tuple(state['queue'].shape) == (8, 2, 5)  # --cluster honoured
+    assert tuple(state['proto_head.queue'].shape) == (8, 2, 5)  # --cluster honoured
 
 
 def test_train_the_synthetic_twin_on_tiny_videos(tmp_path):

@@ -16,9 +16,11 @@ from mmcmd.utils.checkpoint import (
     load_into,
     mmengine_checkpoint_safe_globals,
     read_state_dict,
+    rename_keys,
     select_backbone,
     select_prefix,
     unwrap_state_dict,
+    upgrade_state_dict,
 )
 
 
@@ -166,3 +168,32 @@ def test_check_model_checkpoint_counts_what_fits():
         "its tensors fit; 1 missing: '1.bias'; 1 with other shapes: " \
         "'0.weight: checkpoint (3, 2, 2) vs model (3, 2, 1)'" in message
     assert '\n' not in message
+
+
+def test_rename_keys_prefix_exact_and_under_a_prefix():
+    state = {'m.head.weight': 1, 'm.head.loss_module.queue': 2,
+             'm.contrast.queue': 3, 'other.head.weight': 4}
+    pairs = rename_keys(state, {'head.weight': 'projector.fc.weight',
+                                'contrast.': 'head.loss_module.'}, 'm.')
+    # exact entry renamed; the prefix entry's target exists: left alone;
+    # keys outside the prefix untouched
+    assert state == {'m.projector.fc.weight': 1,
+                     'm.head.loss_module.queue': 2,
+                     'm.contrast.queue': 3, 'other.head.weight': 4}
+    assert pairs == [('m.head.weight', 'm.projector.fc.weight')]
+    state = {'level_heads.0.w': 1, 'level_heads_x': 2, 'queue': 3}
+    rename_keys(state, {'level_heads.': 'level_necks.',
+                        'queue': 'proto_head.queue'})
+    assert state == {'level_necks.0.w': 1, 'level_heads_x': 2,
+                     'proto_head.queue': 3}
+
+
+def test_upgrade_state_dict_uses_the_module_hook_and_copies():
+    class Renamed(nn.Module):
+        def upgrade_legacy_state(self, state, prefix=''):
+            rename_keys(state, {'old.': 'new.'}, prefix)
+
+    state = {'old.w': torch.zeros(1)}
+    assert set(upgrade_state_dict(Renamed(), state)) == {'new.w'}
+    assert set(state) == {'old.w'}  # the caller's dict is not changed
+    assert upgrade_state_dict(tiny(), state) == state

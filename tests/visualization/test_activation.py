@@ -172,7 +172,7 @@ def _registered_backbones():
 @pytest.mark.parametrize('cfg', _registered_backbones(),
                          ids=lambda cfg: cfg['type'])
 def test_any_registered_backbone(cfg):
-    from mmcmd.models.selfsup.base import build_module
+    from mmcmd.models.utils import build_module
     torch.manual_seed(0)
     net = build_module(cfg)
     net.eval()  # mmaction2's ResNet3d.train() returns None

@@ -8,7 +8,7 @@ from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 
 from ..losses import build_loss
-from .projection import ProjectionMLP
+from ..necks.projection import ProjectionMLP
 
 
 def require_channels(head: str, **channels: Optional[int]) -> None:

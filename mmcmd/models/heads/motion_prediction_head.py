@@ -10,8 +10,8 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from ..losses import build_loss, info_nce
+from ..necks.projection import ProjectionMLP
 from .context_matching_head import require_channels
-from .projection import ProjectionMLP
 from .transformer import PredictionTransformer
 
 #: values of ``still_cells``: how the motion loss treats keys of still cells.

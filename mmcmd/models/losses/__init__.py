@@ -6,6 +6,7 @@ from mmaction.registry import MODELS
 from mmengine.registry import DefaultScope
 from torch import nn
 
+from .dsm_losses import DSMQueueInfoNCE, DSMTripletLoss, dsm_logits
 from .info_nce import (
     GatheredInfoNCE,
     gather_plain,
@@ -21,10 +22,10 @@ from .mlfo_losses import (
     MLFOTimestampLoss,
 )
 
-MODELS.register_module(module=GatheredInfoNCE)
-for _mlfo_loss in (MLFOGraphLoss, MLFOInstanceLoss, MLFOMotionContrastLoss,
-                   MLFOSwAVLoss, MLFOTimestampLoss):
-    MODELS.register_module(module=_mlfo_loss)
+for _loss in (GatheredInfoNCE, DSMQueueInfoNCE, DSMTripletLoss,
+              MLFOGraphLoss, MLFOInstanceLoss, MLFOMotionContrastLoss,
+              MLFOSwAVLoss, MLFOTimestampLoss):
+    MODELS.register_module(module=_loss)
 
 
 def build_loss(cfg: dict) -> nn.Module:
@@ -37,7 +38,8 @@ def build_loss(cfg: dict) -> nn.Module:
         return MODELS.build(copy.deepcopy(cfg))
 
 
-__all__ = ['GatheredInfoNCE', 'build_loss', 'gather_plain', 'gather_with_grad',
+__all__ = ['DSMQueueInfoNCE', 'DSMTripletLoss', 'GatheredInfoNCE',
+           'build_loss', 'dsm_logits', 'gather_plain', 'gather_with_grad',
            'group_exclusion', 'info_nce',
            'MLFOGraphLoss', 'MLFOInstanceLoss', 'MLFOMotionContrastLoss',
            'MLFOSwAVLoss', 'MLFOTimestampLoss']

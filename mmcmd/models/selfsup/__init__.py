@@ -1,10 +1,5 @@
 """Self-supervisors."""
-from .base import (
-                            BaseSelfSupervisor,
-                            final_map,
-                            global_pool,
-                            probe_output_shapes,
-)
+from .base import BaseClipModel, BaseSelfSupervisor
 from .cmd import CMD
 from .dsm import DSM, DSMTriplet
 from .mlfo import MLFO
@@ -16,9 +11,7 @@ from .official_keys import (
 )
 from .rgb_contrast import RGBContrast
 
-__all__ = ['BaseSelfSupervisor', 'CMD', 'DSM', 'DSMTriplet', 'MLFO',
-           'OFFICIAL_TO_MMCMD',
-           'final_map',
-           'global_pool', 'mmcmd_to_official_key',
+__all__ = ['BaseClipModel', 'BaseSelfSupervisor', 'CMD', 'DSM', 'DSMTriplet',
+           'MLFO', 'OFFICIAL_TO_MMCMD', 'mmcmd_to_official_key',
            'official_to_mmcmd_key', 'official_to_mmcmd_state_dict',
-           'probe_output_shapes', 'RGBContrast']
+           'RGBContrast']

@@ -8,13 +8,8 @@ import torch
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 
-from .base import (
-    BaseSelfSupervisor,
-    build_module,
-    final_map,
-    global_pool,
-    probe_output_shapes,
-)
+from ..utils import build_module, final_map, global_pool, probe_output_shapes
+from .base import BaseSelfSupervisor
 
 
 def _fill(cfg: dict, **values) -> dict:

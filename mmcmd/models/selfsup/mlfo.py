@@ -1,16 +1,15 @@
 """MLFO: multi-level feature optimisation (Qian et al., ICCV 2021)."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 
-from ..heads.mlfo_heads import MLFOGlobalHead, MLFOLevelHead, PrototypeHead
-from ..losses import build_loss, gather_with_grad
-from ..losses.mlfo_losses import similarity_graph
-from .base import BaseSelfSupervisor, build_module, probe_output_shapes
+from ..heads.mlfo_heads import MLFOLevel
+from ..utils import build_module, fill_cfg, probe_output_shapes
+from .base import BaseSelfSupervisor
 
 LEVEL_NAMES = ('low', 'mid', 'high')
 
@@ -35,12 +34,19 @@ class MLFO(BaseSelfSupervisor):
              + L_proto                                    SwAV, Sinkhorn
              [+ sum_l w_l L_graph(l)  once ``use_graph``]  G = G_ins * G_sem
 
+    Parts: the backbone, the ``neck`` (:class:`MLFOTemporalNeck`), one
+    ``level_neck`` per level (``MLFOLevelProjection``: instance, graph and
+    per-step projections) and the ``global_neck``
+    (``MLFOGlobalProjection``, the prototypes' input); one head per term,
+    each owning its loss: ``instance_head``, ``timestamp_head``,
+    ``motion_head``, ``proto_head`` (``MLFOSwAVHead``: the prototypes, the
+    queue of past scores, ``queue_length`` x 2 x K, FIFO, filled every
+    training step; checkpoints hold both) and ``graph_head``.
+
     Schedule flags (set each epoch by ``MLFOScheduleHook``): ``use_graph``
     (graph constraint), ``use_queue`` (Sinkhorn over the score queue too),
-    ``freeze_prototypes`` (no prototype gradient). The queue of past
-    prototype scores (``queue_length`` x 2 x K, FIFO, filled every step)
-    and the prototypes are a buffer and a parameter: checkpoints hold them.
-    ``predict`` gives the pooled high map, like every self-supervisor.
+    ``freeze_prototypes`` (no prototype gradient). ``predict`` gives the
+    pooled high map, like every self-supervisor.
 
     Args:
         backbone: clip encoder cfg returning three maps (low, mid, high),
@@ -67,6 +73,11 @@ class MLFO(BaseSelfSupervisor):
             released model.py:99-101, 114). Equal in eval mode.
         data_preprocessor: cfg; ``CMDDataPreprocessor`` if None.
         init_cfg: mmengine init config of the whole model.
+        level_neck: projection neck cfg of each level; ``in_channels``
+            (the level's) and ``out_channels`` are filled when left out.
+        global_neck: projection neck cfg of the global embedding;
+            ``in_channels``, ``hidden_channels`` (the high level's) and
+            ``out_channels`` are filled when left out.
     """
 
     def __init__(self,
@@ -87,8 +98,10 @@ class MLFO(BaseSelfSupervisor):
                  graph_threshold: float = 0.05,
                  global_head_batch: str = 'separate',
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(backbone, data_preprocessor, init_cfg)
+                 init_cfg: Optional[dict] = None,
+                 level_neck: dict = dict(type='MLFOLevelProjection'),
+                 global_neck: dict = dict(type='MLFOGlobalProjection')
+                 ) -> None:
         shapes = probe_output_shapes(
             backbone, (backbone.get('in_channels', 3), *clip_shape))
         if len(shapes) != 3:
@@ -96,32 +109,36 @@ class MLFO(BaseSelfSupervisor):
                              f'mid, high; set out_indices), got '
                              f'{len(shapes)}.')
         channels = [shape[0] for shape in shapes]
-        neck = dict(neck)
-        neck.setdefault('in_channels', channels)
-        self.neck = build_module(neck)
-        self.excite_levels = tuple(self.neck.excite_levels)
         if len(level_weights) != 3:
             raise ValueError('MLFO: level_weights needs 3 values.')
-        self.level_weights = tuple(float(w) for w in level_weights)
-        self.level_heads = torch.nn.ModuleList(
-            MLFOLevelHead(c, out_channels) for c in channels)
-        self.global_head = MLFOGlobalHead(channels[2], channels[2],
-                                          out_channels)
-        self.prototypes = PrototypeHead(out_channels, num_prototypes)
-        self.instance_loss = build_loss(instance_loss)
-        self.timestamp_loss = build_loss(timestamp_loss)
-        self.motion_loss = build_loss(motion_loss)
-        self.proto_loss = build_loss(proto_loss)
-        self.graph_loss = build_loss(graph_loss)
-        self.graph_temperature = graph_temperature
-        self.graph_threshold = graph_threshold
         if global_head_batch not in GLOBAL_HEAD_BATCHES:
             raise ValueError(f'MLFO: global_head_batch must be one of '
                              f'{GLOBAL_HEAD_BATCHES}, got '
                              f'{global_head_batch!r}.')
+        super().__init__(backbone, data_preprocessor, init_cfg,
+                         neck=fill_cfg(neck, in_channels=channels))
+        self.level_weights = tuple(float(w) for w in level_weights)
         self.global_head_batch = global_head_batch
-        self.register_buffer(
-            'queue', torch.randn(queue_length, 2, num_prototypes))
+        self.level_necks = torch.nn.ModuleList(
+            build_module(fill_cfg(level_neck, in_channels=c,
+                                  out_channels=out_channels))
+            for c in channels)
+        self.global_neck = build_module(fill_cfg(
+            global_neck, in_channels=channels[2],
+            hidden_channels=channels[2], out_channels=out_channels))
+        self.instance_head = build_module(
+            dict(type='MLFOInstanceHead', loss=instance_loss))
+        self.timestamp_head = build_module(
+            dict(type='MLFOTimestampHead', loss=timestamp_loss))
+        self.motion_head = build_module(
+            dict(type='MLFOMotionHead', loss=motion_loss))
+        self.proto_head = build_module(dict(
+            type='MLFOSwAVHead', in_channels=out_channels,
+            num_prototypes=num_prototypes, queue_length=queue_length,
+            loss=proto_loss))
+        self.graph_head = build_module(dict(
+            type='MLFOGraphHead', loss=graph_loss,
+            temperature=graph_temperature, threshold=graph_threshold))
         self.use_graph = False
         self.use_queue = False
         self.freeze_prototypes = False
@@ -133,82 +150,69 @@ class MLFO(BaseSelfSupervisor):
         self.use_queue = bool(use_queue)
         self.freeze_prototypes = bool(freeze_prototypes)
 
-    @torch.no_grad()
-    def _enqueue(self, scores: torch.Tensor) -> None:
-        """Push the global batch's scores (M, 2, K) to the queue front,
-        last video first: the queue is newest row first, the released
-        code's FIFO (newest last, train.py:299-304) read backwards, so the
-        rows kept are the same even when M does not divide its length."""
-        scores = scores.flip(0)[:len(self.queue)].to(self.queue)
-        self.queue.copy_(torch.cat([scores, self.queue[:-len(scores)]]))
-
-    def global_embeddings(self, c1: torch.Tensor, c2: torch.Tensor,
-                          g: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Global-head embeddings of clip 1 and clip 2 from the high-level
-        sequences (B, C, t) of clip 1, clip 2 and the global clip ``g``
-        (used by ``global_head_batch='joint'`` only)."""
-        if self.global_head_batch == 'joint':
-            e1, e2, _ = self.global_head(torch.cat([c1, c2, g])).split(
-                c1.shape[0])
-            return e1, e2
-        return self.global_head(c1), self.global_head(c2)
-
-    def loss(self, inputs: Dict[str, torch.Tensor],
-             data_samples: Optional[List[ActionDataSample]] = None
-             ) -> Dict[str, torch.Tensor]:
-        """Every weighted loss: ``loss_instance``, ``loss_proto``,
-        ``loss_ts_{level}`` (levels with >= 2 time steps),
-        ``loss_motion_{level}`` (excited levels), ``loss_graph_{level}``
-        (with ``use_graph``)."""
-        clips = self.clips_of(inputs)
+    def levels(self, clips: torch.Tensor) -> List[MLFOLevel]:
+        """The low, mid and high :class:`MLFOLevel` of (B, 3, 3, T, H, W)
+        clips: clip 1, clip 2 and the global clip of every video through
+        backbone and neck in one batch."""
         if clips.dim() != 6 or clips.shape[1] != 3:
             raise ValueError(
                 'MLFO.loss: expects clips (B, 3, 3, T, H, W): clip 1, clip 2 '
                 f'and the global clip per video, got {tuple(clips.shape)}; '
                 'use the MLFOViews transform.')
         b = clips.shape[0]
-        levels = self.neck(self.extract_feat(
+        sequences = self.neck(self.extract_feat(
             clips.transpose(0, 1).flatten(0, 1)))
-        losses: Dict[str, torch.Tensor] = {}
-        graph_pairs = []
-        for index, (name, seq, head, weight) in enumerate(zip(
-                LEVEL_NAMES, levels, self.level_heads, self.level_weights)):
+        levels = []
+        for name, weight, projection, seq in zip(
+                LEVEL_NAMES, self.level_weights, self.level_necks,
+                sequences):
             c1, c2, g, *reversed_ = seq.split(b)
-            if seq.shape[2] >= 2:
-                losses[f'loss_ts_{name}'] = weight * self.timestamp_loss(
-                    head.fine_steps(c1), head.fine_steps(c2),
-                    head.fine_steps(g))
-            if index in self.excite_levels:
-                losses[f'loss_motion_{name}'] = weight * self.motion_loss(
-                    head.instance(c1), head.instance(c2),
-                    head.instance(reversed_[0]), head.instance(reversed_[1]))
-            graph_pairs.append((c1, c2))
-        c1, c2, g = levels[2].split(b)
-        high = self.level_heads[2]
-        z1, z2 = high.instance(c1), high.instance(c2)
-        losses['loss_instance'] = self.instance_loss(z1, z2)
+            levels.append(MLFOLevel(name, weight, projection, c1, c2, g,
+                                    tuple(reversed_[:2]) or None))
+        return levels
 
-        if self.training:
-            self.prototypes.normalize_()
-        e1, e2 = self.global_embeddings(c1, c2, g)
-        scores1 = self.prototypes(e1, frozen=self.freeze_prototypes)
-        scores2 = self.prototypes(e2, frozen=self.freeze_prototypes)
-        queue = self.queue.clone() if self.use_queue else None
-        losses['loss_proto'], codes, scores = self.proto_loss(
-            scores1, scores2, queue)
-        if self.training:
-            self._enqueue(scores)
+    def global_embeddings(self, c1: torch.Tensor, c2: torch.Tensor,
+                          g: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Global embeddings of clip 1 and clip 2 from the high-level
+        sequences (B, C, t) of clip 1, clip 2 and the global clip ``g``
+        (used by ``global_head_batch='joint'`` only)."""
+        if self.global_head_batch == 'joint':
+            e1, e2, _ = self.global_neck(torch.cat([c1, c2, g])).split(
+                c1.shape[0])
+            return e1, e2
+        return self.global_neck(c1), self.global_neck(c2)
 
-        if self.use_graph:
-            labels_all = codes.sum(dim=1).argmax(dim=1)
-            z2_all, offset = gather_with_grad(z2.detach())
-            graph = similarity_graph(
-                z1.detach(), z2_all, labels_all[offset:offset + b],
-                labels_all, offset, self.graph_temperature,
-                self.graph_threshold)
-            for (g1, g2), name, head, weight in zip(
-                    graph_pairs, LEVEL_NAMES, self.level_heads,
-                    self.level_weights):
-                losses[f'loss_graph_{name}'] = weight * self.graph_loss(
-                    head.graph_embed(g1), head.graph_embed(g2), graph)
+    def loss(self, inputs: Dict[str, torch.Tensor],
+             data_samples: Optional[List[ActionDataSample]] = None
+             ) -> Dict[str, torch.Tensor]:
+        """Every weighted loss: ``loss_ts_{level}`` (levels with >= 2 time
+        steps), ``loss_motion_{level}`` (excited levels),
+        ``loss_instance``, ``loss_proto``, ``loss_graph_{level}`` (with
+        ``use_graph``)."""
+        levels = self.levels(self.clips_of(inputs))
+        losses: Dict[str, torch.Tensor] = {}
+        for level in levels:  # sum_l w_l L_ts(l) + sum_l w_l L_motion(l)
+            losses.update(self.timestamp_head.loss(level))
+            losses.update(self.motion_head.loss(level))
+        high = levels[-1]
+        z1 = high.projection.instance(high.clip1)
+        z2 = high.projection.instance(high.clip2)
+        losses.update(self.instance_head.loss(z1, z2))  # L_inst(high)
+        proto, codes = self.proto_head.loss(  # L_proto
+            *self.global_embeddings(high.clip1, high.clip2,
+                                    high.global_clip),
+            use_queue=self.use_queue, frozen=self.freeze_prototypes)
+        losses.update(proto)
+        if self.use_graph:  # sum_l w_l L_graph(l), G = G_ins * G_sem
+            graph = self.graph_head.graph(z1, z2, codes)
+            for level in levels:
+                losses.update(self.graph_head.loss(level, graph))
         return losses
+
+    def legacy_key_map(self) -> Mapping[str, str]:
+        """The level and global projections were ``level_heads.*`` and
+        ``global_head.*``, prototypes and queue the model's own."""
+        return {'level_heads.': 'level_necks.',
+                'global_head.': 'global_neck.',
+                'prototypes.prototypes.weight': 'proto_head.prototypes.weight',
+                'queue': 'proto_head.queue'}

@@ -11,8 +11,8 @@ import torch.multiprocessing as mp
 import torch.nn.functional as F
 from mlfo_dist_worker import PER_RANK, WORLD, all_losses, full_inputs, worker
 
-from mmcmd.models import MLFO
 from mmcmd.models import losses as losses_module
+from mmcmd.models.heads import MLFOSwAVHead
 from mmcmd.models.losses import (
     MLFOGraphLoss,
     MLFOInstanceLoss,
@@ -231,7 +231,7 @@ def test_swav_queue_rows_reference_equals_the_released_fifo():
     steps = [(unit(videos, 3, seed=30 + s) @ unit(k, 3, seed=40).t(),
               unit(videos, 3, seed=50 + s) @ unit(k, 3, seed=40).t())
              for s in range(4)]
-    # mmcmd's queue: newest row first (MLFO._enqueue); the reference's:
+    # mmcmd's queue: newest row first (MLFOSwAVHead.enqueue); the reference's:
     # newest last. The starting rows have no age, so one is the other
     # reversed.
     expected = reference_fifo_codes(start[:, 0].flip(0), [s1 for s1, _ in
@@ -252,7 +252,7 @@ def test_swav_queue_rows_reference_equals_the_released_fifo():
         other = extra(s1, s2, queue)[1]
         assert not torch.allclose(other[:, 0], codes[:, 0])
         holder = SimpleNamespace(queue=queue.clone())
-        MLFO._enqueue(holder, scores)  # the model's FIFO step
+        MLFOSwAVHead.enqueue(holder, scores)  # the head's FIFO step
         queue = holder.queue
     with pytest.raises(ValueError, match='must hold the global batch'):
         loss(s1, s2, queue[:1])

@@ -23,7 +23,7 @@ def features(rank: int, step: int):
 
 def new_queue_loss():
     """DSMQueueInfoNCE with the same initial queue in every process."""
-    from mmcmd.models.selfsup.dsm import DSMQueueInfoNCE
+    from mmcmd.models.losses.dsm_losses import DSMQueueInfoNCE
     torch.manual_seed(7)
     return DSMQueueInfoNCE(DIMS, QUEUE, TAU)
 
@@ -31,7 +31,7 @@ def new_queue_loss():
 def worker(rank: int, init_file: str, out_dir: str) -> None:
     """Two steps of the queue loss and one triplet loss on this rank's
     features; saves losses, gradients and the final queue."""
-    from mmcmd.models.selfsup.dsm import DSMTripletLoss
+    from mmcmd.models.losses.dsm_losses import DSMTripletLoss
     torch.set_num_threads(1)
     dist.init_process_group('gloo', init_method=f'file://{init_file}',
                             rank=rank, world_size=WORLD)

@@ -15,7 +15,7 @@ from mmaction.registry import MODELS
 from mmengine.registry import DefaultScope
 from suite_utils import REPO_ROOT, run_tool
 
-from mmcmd.models.selfsup.dsm import DSMTripletLoss
+from mmcmd.models.losses import DSMTripletLoss
 
 TINY_BACKBONE = dict(type='CMDResNet2Plus1d', depth=10, base_channels=4,
                      out_indices=(2, 3))
@@ -68,11 +68,11 @@ def test_dsm_loss_and_queue_equal_brute_force():
     model = tiny('DSM', queue_size=6, temperature=0.07, momentum=0.9)
     for step, batch in enumerate((4, 4)):
         clips = torch.randn(batch, 3, 3, 8, 16, 16)
-        queue = model.contrast.queue.clone()
+        queue = model.head.loss_module.queue.clone()
         losses = model.loss(dict(imgs=clips))
         with torch.no_grad():  # the same passes (train-mode BN) again
             q = model.project(clips[:, 0])
-            k = model.project_key(clips[:, 1])
+            k = model.momentum_encoder(clips[:, 1])
             n = model.project(clips[:, 2])
         np.testing.assert_allclose(q.norm(dim=1), 1.0, rtol=1e-5)
         expected = reference_dsm_loss(q.tolist(), k.tolist(),
@@ -85,39 +85,52 @@ def test_dsm_loss_and_queue_equal_brute_force():
         assert losses['acc_dsm'].item() == pytest.approx(acc)
         # FIFO: the batch's keys at the pointer, wrapping around (6 rows)
         rows = [(4 * step + i) % 6 for i in range(4)]
-        torch.testing.assert_close(model.contrast.queue[rows], k)
+        torch.testing.assert_close(model.head.loss_module.queue[rows], k)
         kept = [r for r in range(6) if r not in rows]
-        torch.testing.assert_close(model.contrast.queue[kept], queue[kept])
-        assert model.contrast.queue_ptr.item() == (4 * (step + 1)) % 6
+        torch.testing.assert_close(model.head.loss_module.queue[kept],
+                                   queue[kept])
+        assert model.head.loss_module.queue_ptr.item() == (4 * (step + 1)) % 6
     losses['loss_dsm'].backward()
     assert model.backbone.conv1_s.weight.grad.abs().sum() > 0
-    assert all(p.grad is None for p in model.momentum_parameters())
+    assert all(p.grad is None for p in model.momentum_encoder.parameters())
 
 
-def test_momentum_encoder_is_a_parameter_ema():
+@pytest.mark.parametrize('momentum', [0.9, 0.999])
+def test_momentum_encoder_is_a_parameter_ema(momentum):
+    """mmengine's EMA with momentum 1 - m is the reference update
+    k = m * k + (1 - m) * q of every parameter (0.999: the released m)."""
     torch.manual_seed(0)
-    model = tiny('DSM', queue_size=8, momentum=0.9)
-    for target, source in model._pairs():
-        assert torch.equal(target, source)  # copied after init_weights
+    model = tiny('DSM', queue_size=8, momentum=momentum)
+    key_encoder = model.momentum_encoder
+    assert key_encoder.momentum == pytest.approx(1 - momentum)
+    for key, query in zip(key_encoder.module.parameters(),
+                          model.encoder().parameters()):
+        assert torch.equal(key, query)  # copied after init_weights
     optim = torch.optim.SGD([p for p in model.parameters()
                              if p.requires_grad], lr=0.5)
     clips = torch.randn(2, 3, 3, 8, 16, 16)
-    model.loss(dict(imgs=clips))['loss_dsm'].backward()
-    optim.step()
-    before = [t.clone() for t in model.momentum_parameters()]
-    sources = [s.clone() for _, s in model._pairs()]
+    for _ in range(2):  # the first update copies, the second averages
+        optim.zero_grad()
+        model.loss(dict(imgs=clips))['loss_dsm'].backward()
+        optim.step()
+    before = [t.clone() for t in key_encoder.module.parameters()]
+    sources = [s.clone() for s in model.encoder().parameters()]
+    assert not all(torch.equal(b, s) for b, s in zip(before, sources))
     model.loss(dict(imgs=clips))
-    for now, old, source in zip(model.momentum_parameters(), before,
+    for now, old, source in zip(key_encoder.module.parameters(), before,
                                 sources):
-        torch.testing.assert_close(now, 0.9 * old + 0.1 * source)
-    assert not torch.equal(model.momentum_head.weight, model.head.weight)
+        torch.testing.assert_close(now, momentum * old
+                                   + (1 - momentum) * source)
+    assert not torch.equal(key_encoder.module[-1].fc.weight,
+                           model.projector.fc.weight)
+    assert all(not p.requires_grad for p in key_encoder.parameters())
     # eval mode: no update, no enqueue
     model.eval()
-    head, ptr = model.momentum_head.weight.clone(), model.contrast.queue_ptr
-    ptr = ptr.clone()
+    head = key_encoder.module[-1].fc.weight.clone()
+    ptr = model.head.loss_module.queue_ptr.clone()
     model.loss(dict(imgs=clips))
-    assert torch.equal(model.momentum_head.weight, head)
-    assert torch.equal(model.contrast.queue_ptr, ptr)
+    assert torch.equal(key_encoder.module[-1].fc.weight, head)
+    assert torch.equal(model.head.loss_module.queue_ptr, ptr)
 
 
 def test_queue_and_momentum_encoder_resume_from_checkpoint(tmp_path):
@@ -127,14 +140,16 @@ def test_queue_and_momentum_encoder_resume_from_checkpoint(tmp_path):
     model.loss(dict(imgs=first))
     torch.save(model.state_dict(), tmp_path / 'dsm.pth')
     state = torch.load(tmp_path / 'dsm.pth', weights_only=True)
-    assert {'contrast.queue', 'contrast.queue_ptr',
-            'momentum_head.weight'} <= set(state)
-    assert any(k.startswith('momentum_backbone.') for k in state)
+    assert {'head.loss_module.queue', 'head.loss_module.queue_ptr',
+            'momentum_encoder.steps',
+            'momentum_encoder.module.2.fc.weight'} <= set(state)
+    assert any(k.startswith('momentum_encoder.module.0.') for k in state)
     torch.manual_seed(1)
     resumed = tiny('DSM', queue_size=5)
     resumed.load_state_dict(state)
-    torch.testing.assert_close(resumed.contrast.queue, model.contrast.queue)
-    assert resumed.contrast.queue_ptr.item() == 2
+    torch.testing.assert_close(resumed.head.loss_module.queue,
+                               model.head.loss_module.queue)
+    assert resumed.head.loss_module.queue_ptr.item() == 2
     expected = model.loss(dict(imgs=second))['loss_dsm']
     got = resumed.loss(dict(imgs=second))['loss_dsm']
     assert got.item() == pytest.approx(expected.item(), rel=1e-5)
@@ -156,7 +171,7 @@ def test_triplet_loss_equals_brute_force(batch):
     assert losses['acc_triplet'].item() == pytest.approx(closer.item())
     losses['loss_triplet'].backward()
     assert model.backbone.conv1_s.weight.grad.abs().sum() > 0
-    assert not hasattr(model, 'momentum_backbone')
+    assert not hasattr(model, 'momentum_encoder')
 
 
 def test_views_are_required_and_predict_pools_the_query_backbone():
@@ -197,12 +212,12 @@ def test_parameter_counts_with_the_reference_encoders():
     encoder = 27_661_440 + 512 * 128 + 128
     assert count(c3d.parameters()) == 2 * encoder
     assert count(p for p in c3d.parameters() if p.requires_grad) == encoder
-    assert tuple(c3d.contrast.queue.shape) == (3569, 128)
+    assert tuple(c3d.head.loss_module.queue.shape) == (3569, 128)
     # an mmaction2 backbone as encoder (ResNet3d-18: 512 channels)
     r3d = meta_model(dict(type='DSM', backbone=dict(
         type='ResNet3d', depth=18, pretrained=None, pretrained2d=False),
         clip_shape=(16, 112, 112)))
-    assert r3d.head.in_features == 512
+    assert r3d.projector.fc.in_features == 512
 
 
 def test_mmaction2_backbone_trains_as_encoder():
@@ -218,7 +233,7 @@ def test_mmaction2_backbone_trains_as_encoder():
     loss['loss_triplet'].backward()
     assert torch.isfinite(loss['loss_triplet'])
     assert model.backbone.conv1.conv.weight.grad.abs().sum() > 0
-    assert model.head.in_features == 32
+    assert model.projector.fc.in_features == 32
 
 
 def test_two_processes_equal_one_process_on_the_whole_batch(tmp_path):
@@ -289,16 +304,16 @@ def test_ucf101_config_trains_and_resumes_with_its_queue(tiny_dataset):
     first = run_tool(args + ['train_cfg.max_epochs=1'], tiny_dataset)
     assert first.returncode == 0, first.stderr[-3000:]
     state = torch.load(work / 'epoch_1.pth', weights_only=True)['state_dict']
-    assert state['contrast.queue_ptr'].item() == (3 * 2) % 4  # 3 steps of 2
+    assert state['head.loss_module.queue_ptr'].item() == (3 * 2) % 4  # 3 steps of 2
     resumed = run_tool(args + ['train_cfg.max_epochs=2', '--resume'],
                        tiny_dataset)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     log = resumed.stdout + resumed.stderr
     assert 'resumed epoch: 1, iter: 3' in log and 'loss_dsm' in log
     final = torch.load(work / 'epoch_2.pth', weights_only=True)['state_dict']
-    assert final['contrast.queue_ptr'].item() == (6 * 2) % 4
-    assert not torch.equal(final['momentum_head.weight'],
-                           final['head.weight'])
+    assert final['head.loss_module.queue_ptr'].item() == (6 * 2) % 4
+    assert not torch.equal(final['momentum_encoder.module.1.fc.weight'],
+                           final['projector.fc.weight'])
     # the retrieval / embedding model takes the query encoder from it
     from mmengine.runner import load_checkpoint
     with DefaultScope.overwrite_default_scope('mmaction'):

@@ -9,10 +9,9 @@ import torch
 from suite_utils import REPO_ROOT
 
 from mmcmd.models import MLFO
-from mmcmd.models.heads import MLFOLevelHead
 from mmcmd.models.losses.mlfo_losses import sinkhorn_knopp
-from mmcmd.models.necks import MLFOTemporalNeck
-from mmcmd.models.selfsup.base import build_module
+from mmcmd.models.necks import MLFOLevelProjection, MLFOTemporalNeck
+from mmcmd.models.utils import build_module
 
 R3D18 = dict(type='R3DResNet', depth=18, temporal_pool=False,
              out_indices=(1, 2, 3))
@@ -52,14 +51,14 @@ def test_r3d18_sizes_match_the_reference_measurement():
         model = build_module(dict(type='MLFO', backbone=R3D18))
     assert count(model.backbone) == 33_203_904
     assert [count(m) for m in model.neck.excite.values()] == [2_392, 8_880]
-    assert [count(h.project) for h in model.level_heads] == [
+    assert [count(h.project) for h in model.level_necks] == [
         33_024, 98_688, 328_320]
-    assert all(count(h) == 3 * count(h.project) for h in model.level_heads)
-    assert count(model.global_head) == 329_344
-    assert count(model.prototypes) == 128_000
+    assert all(count(h) == 3 * count(h.project) for h in model.level_necks)
+    assert count(model.global_neck) == 329_344
+    assert count(model.proto_head) == 128_000
     # the reference's 35,257,816 less its unused backbone fc (205,200)
     assert count(model) == 35_052_616
-    assert tuple(model.queue.shape) == (1024, 2, 1000)
+    assert tuple(model.proto_head.queue.shape) == (1024, 2, 1000)
     with torch.device('meta'):
         maps = model.backbone(torch.empty(2, 3, 16, 112, 112))
         levels = model.neck(maps)
@@ -73,8 +72,8 @@ def test_number_of_prototypes_sizes_queue_and_prototypes():
     with torch.device('meta'):
         model = build_module(dict(type='MLFO', backbone=R3D18,
                                   num_prototypes=200))
-    assert tuple(model.queue.shape) == (1024, 2, 200)
-    assert model.prototypes.num_prototypes == 200
+    assert tuple(model.proto_head.queue.shape) == (1024, 2, 200)
+    assert model.proto_head.num_prototypes == 200
 
 
 def test_neck_reversed_half_is_the_time_flipped_input():
@@ -121,8 +120,8 @@ def test_loss_keys_follow_the_schedule_and_levels_are_weighted():
     with torch.no_grad():
         maps = model.neck(model.backbone(clips.transpose(0, 1).flatten(0, 1)))
         c1, c2, _ = maps[2].split(3)
-        s1 = model.prototypes(model.global_head(c1))
-        s2 = model.prototypes(model.global_head(c2))
+        s1 = model.proto_head.scores(model.global_neck(c1))
+        s2 = model.proto_head.scores(model.global_neck(c2))
     torch.testing.assert_close(losses['loss_proto'], 0.5 * swav(s1, s2)[0])
 
 
@@ -136,25 +135,25 @@ def test_timestamp_head_needs_two_time_steps():
 
 def test_training_step_updates_queue_and_normalises_prototypes():
     model = tiny_model().train()
-    old_queue = model.queue.clone()
+    old_queue = model.proto_head.queue.clone()
     model.set_schedule(use_graph=False, use_queue=True,
                        freeze_prototypes=True)
     losses = model.loss({'imgs': tiny_batch()})
-    norms = model.prototypes.prototypes.weight.norm(dim=1)
+    norms = model.proto_head.prototypes.weight.norm(dim=1)
     torch.testing.assert_close(norms, torch.ones_like(norms))
     # FIFO: the 3 new score rows in front, the old rows shifted back
-    torch.testing.assert_close(model.queue[3:], old_queue[:3])
-    assert not torch.allclose(model.queue[:3], old_queue[:3])
-    assert model.queue[:3].abs().max() <= 1 + 1e-6  # cosines
+    torch.testing.assert_close(model.proto_head.queue[3:], old_queue[:3])
+    assert not torch.allclose(model.proto_head.queue[:3], old_queue[:3])
+    assert model.proto_head.queue[:3].abs().max() <= 1 + 1e-6  # cosines
     # frozen prototypes: no gradient reaches them, the rest trains
     sum(losses.values()).backward()
-    assert model.prototypes.prototypes.weight.grad is None
-    assert model.global_head.mlp[0].weight.grad is not None
+    assert model.proto_head.prototypes.weight.grad is None
+    assert model.global_neck.mlp[0].weight.grad is not None
     model.zero_grad(set_to_none=True)
     model.set_schedule(use_graph=False, use_queue=True,
                        freeze_prototypes=False)
     sum(model.loss({'imgs': tiny_batch()}).values()).backward()
-    assert model.prototypes.prototypes.weight.grad.abs().sum() > 0
+    assert model.proto_head.prototypes.weight.grad.abs().sum() > 0
 
 
 def test_queue_takes_part_in_sinkhorn():
@@ -169,10 +168,11 @@ def test_queue_takes_part_in_sinkhorn():
     with torch.no_grad():
         maps = model.neck(model.backbone(clips.transpose(0, 1).flatten(0, 1)))
         c1, c2, _ = maps[2].split(3)
-        s1 = model.prototypes(model.global_head(c1))
-        s2 = model.prototypes(model.global_head(c2))
-    q1 = sinkhorn_knopp(torch.cat([model.queue[:, 0], s1]))[6:].float()
-    q2 = sinkhorn_knopp(torch.cat([model.queue[:, 1], s2]))[6:].float()
+        s1 = model.proto_head.scores(model.global_neck(c1))
+        s2 = model.proto_head.scores(model.global_neck(c2))
+    queue = model.proto_head.queue
+    q1 = sinkhorn_knopp(torch.cat([queue[:, 0], s1]))[6:].float()
+    q2 = sinkhorn_knopp(torch.cat([queue[:, 1], s2]))[6:].float()
     expected = -0.25 * ((q2 * torch.log_softmax(s1 / 0.1, 1)).sum(1)
                         + (q1 * torch.log_softmax(s2 / 0.1, 1)).sum(1)).mean()
     torch.testing.assert_close(with_queue, expected)
@@ -185,14 +185,15 @@ def test_queue_and_prototypes_survive_a_weights_only_checkpoint():
     torch.save(model.state_dict(), buffer)
     buffer.seek(0)
     state = torch.load(buffer, weights_only=True)
-    assert 'queue' in state and 'prototypes.prototypes.weight' in state
+    assert {'proto_head.queue', 'proto_head.prototypes.weight'} <= set(state)
     fresh = tiny_model(queue_length=6)
     torch.manual_seed(5)
-    fresh.queue.normal_()
+    fresh.proto_head.queue.normal_()
     fresh.load_state_dict(state)
-    torch.testing.assert_close(fresh.queue, model.queue)
-    torch.testing.assert_close(fresh.prototypes.prototypes.weight,
-                               model.prototypes.prototypes.weight)
+    torch.testing.assert_close(fresh.proto_head.queue,
+                               model.proto_head.queue)
+    torch.testing.assert_close(fresh.proto_head.prototypes.weight,
+                               model.proto_head.prototypes.weight)
 
 
 def test_predict_and_tensor_modes():
@@ -219,7 +220,7 @@ def test_bad_inputs_are_refused():
     with pytest.raises(ValueError, match='3 maps'):
         build_module(dict(type='MLFO', clip_shape=(16, 16, 16),
                           backbone=dict(TINY_BACKBONE, out_indices=(2, 3))))
-    assert isinstance(model.level_heads[0], MLFOLevelHead)
+    assert isinstance(model.level_necks[0], MLFOLevelProjection)
 
 
 def test_synthetic_checkpoint_embeds_like_the_demo_embedding_config():
@@ -252,7 +253,7 @@ def test_synthetic_checkpoint_embeds_like_the_demo_embedding_config():
 
 
 def global_head_by_hand(head, x: torch.Tensor) -> torch.Tensor:
-    """MLFOGlobalHead in train mode written out: temporal mean, Linear,
+    """MLFOGlobalProjection in train mode written out: temporal mean, Linear,
     BatchNorm with the batch's mean and biased variance, ReLU, Linear, L2."""
     lin1, bn, _, lin2 = head.mlp
     h = x.mean(dim=2) @ lin1.weight.t() + lin1.bias
@@ -270,31 +271,31 @@ def test_global_head_batch_joint_normalises_the_three_clips_together():
     joint = tiny_model(global_head_batch='joint').train()
     separate = tiny_model().train()
     separate.load_state_dict(joint.state_dict())
-    channels = joint.global_head.mlp[0].in_features
+    channels = joint.global_neck.mlp[0].in_features
     # clips with different statistics, so the batch statistics differ
     c1, c2, glob = (torch.randn(4, channels, 2, generator=g) * scale + shift
                     for scale, shift in ((1.0, 0.0), (2.0, 1.0), (0.5, -1.0)))
     e1, e2 = joint.global_embeddings(c1, c2, glob)
     with torch.no_grad():
-        expected = global_head_by_hand(joint.global_head,
+        expected = global_head_by_hand(joint.global_neck,
                                        torch.cat([c1, c2, glob]))
     torch.testing.assert_close(e1, expected[:4])
     torch.testing.assert_close(e2, expected[4:8])
     s1, s2 = separate.global_embeddings(c1, c2, glob)
     with torch.no_grad():
         torch.testing.assert_close(
-            s1, global_head_by_hand(separate.global_head, c1))
+            s1, global_head_by_hand(separate.global_neck, c1))
         torch.testing.assert_close(
-            s2, global_head_by_hand(separate.global_head, c2))
+            s2, global_head_by_hand(separate.global_neck, c2))
     assert not torch.allclose(e1, s1, atol=1e-3)
     assert not torch.allclose(e2, s2, atol=1e-3)
     # BatchNorm's running statistics follow the same batches
-    bn_joint, bn_separate = joint.global_head.mlp[1], separate.global_head.mlp[1]
+    bn_joint, bn_separate = joint.global_neck.mlp[1], separate.global_neck.mlp[1]
     assert int(bn_joint.num_batches_tracked) == 1
     assert int(bn_separate.num_batches_tracked) == 2
     # eval mode uses the running statistics: both modes agree
     joint.eval()
-    joint.global_head.load_state_dict(separate.global_head.state_dict())
+    joint.global_neck.load_state_dict(separate.global_neck.state_dict())
     separate.eval()
     for a, b in zip(joint.global_embeddings(c1, c2, glob),
                     separate.global_embeddings(c1, c2, glob)):
@@ -307,7 +308,7 @@ def test_loss_runs_the_global_head_once_on_three_clips_when_joint():
     for mode, expected in (('joint', [9]), ('separate', [3, 3])):
         model = tiny_model(global_head_batch=mode).train()
         rows = []
-        hook = model.global_head.register_forward_hook(
+        hook = model.global_neck.register_forward_hook(
             lambda module, args, out: rows.append(out.shape[0]))
         model.loss({'imgs': tiny_batch()})
         hook.remove()
@@ -326,11 +327,11 @@ def test_queue_rows_reference_runs_sinkhorn_over_queue_length_rows():
     with torch.no_grad():
         maps = model.neck(model.backbone(clips.transpose(0, 1).flatten(0, 1)))
         c1, c2, _ = maps[2].split(3)
-        s1 = model.prototypes(model.global_head(c1))
-        s2 = model.prototypes(model.global_head(c2))
+        s1 = model.proto_head.scores(model.global_neck(c1))
+        s2 = model.proto_head.scores(model.global_neck(c2))
     # 6 queue rows, 3 videos: the 3 newest queue rows (the front) + batch
-    q1 = sinkhorn_knopp(torch.cat([model.queue[:3, 0], s1]))[3:].float()
-    q2 = sinkhorn_knopp(torch.cat([model.queue[:3, 1], s2]))[3:].float()
+    q1 = sinkhorn_knopp(torch.cat([model.proto_head.queue[:3, 0], s1]))[3:].float()
+    q2 = sinkhorn_knopp(torch.cat([model.proto_head.queue[:3, 1], s2]))[3:].float()
     expected = -0.25 * ((q2 * torch.log_softmax(s1 / 0.1, 1)).sum(1)
                         + (q1 * torch.log_softmax(s2 / 0.1, 1)).sum(1)).mean()
     torch.testing.assert_close(loss, expected)

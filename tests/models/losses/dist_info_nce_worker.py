@@ -19,7 +19,7 @@ PER_RANK_QUERIES = 3
 PER_RANK_KEYS = 5  # 3 positives + 2 extra negatives per rank
 DIMS = 4
 TAU = 0.1
-INFO_NCE_FILE = (Path(__file__).resolve().parents[2] / 'mmcmd' / 'models' /
+INFO_NCE_FILE = (Path(__file__).resolve().parents[3] / 'mmcmd' / 'models' /
                  'losses' / 'info_nce.py')
 
 

@@ -16,7 +16,7 @@ from mmcmd.models.backbones import (
     CMDResNet3d,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 # Spec files of the public checkpoints (key -> shape); kept beside the repo.
 SPEC_CANDIDATES = [REPO / 'tests' / 'data' / 'specs',
                    REPO.parent / 'shared' / 'specs']

@@ -13,7 +13,7 @@ import mmcmd  # noqa: F401
 from mmcmd.models.presets import CLIP_BACKBONES, cmd_model_cfg
 from mmcmd.models.selfsup import mmcmd_to_official_key, official_to_mmcmd_key
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SPEC_CANDIDATES = [REPO / 'tests' / 'data' / 'specs',
                    REPO.parent / 'shared' / 'specs']
 
