@@ -17,10 +17,17 @@ from mmengine.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = REPO_ROOT / 'tests' / 'data' / 'configs' / 'merged_configs.json'
-#: the configs that inherit the MLFO and DSM-finetune bases
+#: the configs that inherit the MLFO, R3D-18 recognizer and DSM-finetune
+#: bases
 CONFIGS = [
     'configs/mlfo/mlfo_r3d-18_4xb64-16x3x1-100e_kinetics400-rgb.py',
     'configs/mlfo/mlfo_r3d-18_4xb64-16x3x1-300e_ucf101-rgb.py',
+    'configs/mlfo/finetune_r3d-18_1xb8-16x4x1-120e_hmdb51-split1-rgb.py',
+    'configs/mlfo/finetune_r3d-18_1xb8-16x4x1-120e_ucf101-split1-rgb.py',
+    'configs/mlfo/linear_r3d-18_1xb64-16x4x1-100e_hmdb51-split1-rgb.py',
+    'configs/mlfo/linear_r3d-18_1xb64-16x4x1-100e_ucf101-split1-rgb.py',
+    'configs/mlfo/retrieval_r3d-18_16x4x10_hmdb51-split1-rgb.py',
+    'configs/mlfo/retrieval_r3d-18_16x4x10_ucf101-split1-rgb.py',
     'configs/dsm/finetune_i3d_1xb4-64x1x1-45e_hmdb51-split1-rgb.py',
     'configs/dsm/finetune_i3d_1xb4-64x1x1-45e_ucf101-split1-rgb.py',
 ]
