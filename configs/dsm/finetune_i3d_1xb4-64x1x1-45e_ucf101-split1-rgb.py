@@ -11,22 +11,13 @@
 #   --cfg-options pretrained=work_dirs/<pretrain_config's name>/epoch_100.pth
 # or use --cfg-options from_scratch=True for random initialisation.
 _base_ = [
-    '../_base_/models/rgb_preprocessor.py',
+    '../_base_/models/recognizer_i3d.py',
     '../_base_/datasets/ucf101_rgb.py',
-    '../_base_/schedules/finetune_sgd_120e.py',
+    '../_base_/schedules/dsm_finetune_sgd_45e.py',
     '../_base_/default_runtime.py',
 ]
 
 pretrain_config = 'configs/dsm/dsm_i3d_1xb3-32x4x1-100e_ucf101-rgb.py'
-
-model = dict(
-    type='Recognizer3D',
-    backbone=dict(
-        type='InceptionI3D',
-        init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')),
-    cls_head=dict(type='I3DHead', in_channels=1024, num_classes=101,
-                  spatial_type='avg', dropout_ratio=0.5, init_std=0.01,
-                  average_clips='prob'))
 
 clip_len = 64
 frame_interval = 1
@@ -69,15 +60,5 @@ train_dataloader = dict(batch_size=4, drop_last=True,
 val_dataloader = dict(batch_size=4, dataset=dict(pipeline=val_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 
-base_batch_size = 4
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=45, val_interval=5)
-optim_wrapper = dict(
-    _delete_=True,
-    optimizer=dict(type='SGD', lr=0.001, momentum=0.9, weight_decay=1e-8))
-param_scheduler = [
-    dict(type='MultiStepLR', by_epoch=True,
-         milestones=[10, 20, 25, 30, 35, 40], gamma=0.3),
-]
-auto_scale_lr = dict(enable=False, base_batch_size=base_batch_size)
 # a checkpoint every 5 epochs (the 3 newest kept)
 default_hooks = dict(checkpoint=dict(interval=5))

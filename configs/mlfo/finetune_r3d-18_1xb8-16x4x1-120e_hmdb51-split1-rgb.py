@@ -7,7 +7,7 @@
 #   --cfg-options pretrained=work_dirs/<its name>/epoch_300.pth
 # or use --cfg-options from_scratch=True for random initialisation.
 _base_ = [
-    '../_base_/models/recognizer_r3d-26.py',
+    '../_base_/models/recognizer_r3d-18.py',
     '../_base_/datasets/hmdb51_rgb.py',
     '../_base_/schedules/finetune_sgd_120e_hmdb51.py',
     '../_base_/default_runtime.py',
@@ -15,12 +15,6 @@ _base_ = [
 
 pretrain_config = 'configs/mlfo/mlfo_r3d-18_4xb64-16x3x1-300e_ucf101-rgb.py'
 
-# MLFO's R3D-18: no temporal max-pool, the layer4 map (512 x 2 x 4 x 4)
-model = dict(
-    backbone=dict(_delete_=True, type='R3DResNet', depth=18,
-                  temporal_pool=False, out_indices=(3, ),
-                  init_cfg=dict(type='Pretrained', checkpoint=None,
-                                prefix='backbone.')),
-    cls_head=dict(in_channels=512, num_classes=51))
+model = dict(cls_head=dict(num_classes=51))
 # a checkpoint every 5 epochs (the 3 newest kept)
 default_hooks = dict(checkpoint=dict(interval=5))

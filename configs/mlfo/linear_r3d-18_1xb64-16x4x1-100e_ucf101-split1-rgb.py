@@ -6,7 +6,7 @@
 # with --cfg-options pretrained=work_dirs/<its name>/epoch_300.pth
 # or use --cfg-options from_scratch=True for random initialisation.
 _base_ = [
-    '../_base_/models/recognizer_r3d-26.py',
+    '../_base_/models/recognizer_r3d-18.py',
     '../_base_/datasets/ucf101_rgb.py',
     '../_base_/schedules/linear_sgd_100e.py',
     '../_base_/default_runtime.py',
@@ -20,7 +20,7 @@ model = dict(
                                 temporal_pool=False, out_indices=(3, )),
                   init_cfg=dict(type='Pretrained', checkpoint=None,
                                 prefix='backbone.')),
-    cls_head=dict(in_channels=512, num_classes=101, dropout_ratio=0.0))
+    cls_head=dict(dropout_ratio=0.0))
 
 # lighter augmentation than finetuning
 train_dataloader = dict(

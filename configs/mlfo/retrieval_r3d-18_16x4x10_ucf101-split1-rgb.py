@@ -3,7 +3,7 @@
 # per video; the released MLFO code has none, configs/mlfo/README.md):
 #   python tools/test.py THIS_CONFIG work_dirs/<mlfo cfg>/epoch_300.pth
 _base_ = [
-    '../_base_/models/recognizer_r3d-26.py',
+    '../_base_/models/recognizer_r3d-18.py',
     '../_base_/datasets/ucf101_retrieval.py',
     '../_base_/default_runtime.py',
 ]

@@ -70,7 +70,7 @@ def test_imagenet_mean_std_is_defined_once():
     assert holders == ['_base_/models/rgb_preprocessor.py']
     models = {Path(p).name: Config.fromfile(str(p)).model
               for p in (BASE_ROOT / 'models').glob('recognizer_*.py')}
-    assert len(models) == 3
+    assert len(models) == 5  # c3d, i3d, r2plus1d-26, r3d-18, r3d-26
     for model in models.values():
         assert model.data_preprocessor.mean == [123.675, 116.28, 103.53]
         assert model.data_preprocessor.std == [58.395, 57.12, 57.375]
