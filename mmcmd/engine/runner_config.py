@@ -178,3 +178,18 @@ def set_main_threads(cfg: Config) -> int:
     if threads != torch.get_num_threads():
         torch.set_num_threads(threads)
     return threads
+
+
+def build_runner(cfg: Config):
+    """The Runner named by ``runner_type``, or mmengine's default one, with
+    a :class:`~mmcmd.engine.hooks.CheckpointFitHook`: a test or validation
+    run refuses a checkpoint that does not fit the model."""
+    from mmaction.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from mmcmd.engine.hooks import CheckpointFitHook
+    runner = (RUNNERS.build(cfg) if 'runner_type' in cfg
+              else Runner.from_cfg(cfg))
+    if not any(isinstance(h, CheckpointFitHook) for h in runner.hooks):
+        runner.register_hook(CheckpointFitHook())
+    return runner

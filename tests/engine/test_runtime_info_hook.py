@@ -61,6 +61,9 @@ def run(tmp_path, runtime_info: dict, max_epochs: int = 2) -> Runner:
                            logger=dict(type='LoggerHook', interval=4),
                            checkpoint=None),
         randomness=dict(seed=0),
+        # a message hub of its own (runners started in the same second
+        # would share one by their default name)
+        experiment_name=f"{runtime_info['type']}_{tmp_path.name}",
         default_scope='mmaction')
     runner.train()
     return runner
