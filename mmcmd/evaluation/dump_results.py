@@ -22,7 +22,16 @@ from mmengine.logging import print_log
 @METRICS.register_module()
 class WeightsOnlyDumpResults(DumpResults):
     """``DumpResults`` (same arguments, same rows) saved with
-    ``torch.save``; read the file with :func:`load_dumped_results`."""
+    ``torch.save``; read the file with :func:`load_dumped_results`.
+
+    Args:
+        out_file_path: the output file; must end with ``.pkl`` or
+            ``.pickle`` (as for ``DumpResults``).
+        collect_device: ``'cpu'`` or ``'gpu'``, where the ranks' rows are
+            gathered.
+        collect_dir: directory for gathering on the CPU (None: a
+            temporary one).
+    """
 
     def compute_metrics(self, results: list) -> dict:
         """Write ``results`` to ``out_file_path`` (atomically)."""

@@ -468,16 +468,19 @@ def test_stage_specs_are_typed_and_travel_to_workers(tmp_path):
         name='cmd/embed', after='cmd', work_dir=str(tmp_path / 'e'),
         config=os.path.join(demo_plan.CONFIGS, demo_plan.EMBED_CONFIG),
         log=str(tmp_path / 'e.log'), dump=str(tmp_path / 'emb.pkl'),
-        gallery=(str(tmp_path), 'train'), queries=(str(tmp_path), 'q'))
+        gallery=(str(tmp_path), 'train'), queries=(str(tmp_path), 'q'),
+        threads=1, start=0.0)
     train = demo_stages.TrainSpec(
         name='cmd', config=demo_plan.config_of('cmd'), work_dir='w', log='l',
         train_data=('d', 'train'), batch_size=8, seed=1,
-        schedule=demo_plan.schedule(1, 30, 8), optimizer='sgd')
+        schedule=demo_plan.schedule(1, 30, 8), optimizer='sgd', threads=2,
+        start=0.0)
     assert (embed.kind, train.kind) == ('embed', 'train')
     assert pickle.loads(pickle.dumps(embed)) == embed
     assert pickle.loads(pickle.dumps(train)) == train
     with pytest.raises(TypeError):
-        demo_stages.TrainSpec(name='x', config='c', work_dir='w', log='l')
+        demo_stages.TrainSpec(name='x', config='c', work_dir='w', log='l',
+                              threads=1, start=0.0)
     embed.checkpoint = 'epoch_1.pth'
     cfg = demo_stages.build_stage_cfg(embed)
     assert cfg.test_evaluator == [dict(type='WeightsOnlyDumpResults',

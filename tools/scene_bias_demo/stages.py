@@ -36,7 +36,7 @@ from .plan import CONFIGS, EMBED_CONFIG, OPTIMIZERS, RunPlan, config_of
 DataRef = Tuple[str, str]
 
 
-@dataclass(kw_only=True)
+@dataclass
 class Stage:
     """What every stage needs.
 
@@ -53,13 +53,13 @@ class Stage:
     config: str
     work_dir: str
     log: str
-    threads: int = 1
-    start: float = 0.0
+    threads: int
+    start: float
 
     kind = ''
 
 
-@dataclass(kw_only=True)
+@dataclass
 class TrainSpec(Stage):
     """A training of one method.
 
@@ -85,7 +85,7 @@ class TrainSpec(Stage):
     kind = 'train'
 
 
-@dataclass(kw_only=True)
+@dataclass
 class EmbedSpec(Stage):
     """An embedding run: gallery and queries through one checkpoint.
 
