@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .activation import (
@@ -74,15 +73,18 @@ def fit_linear_probe(features: torch.Tensor, labels: torch.Tensor,
                      max_iter: int = 500) -> nn.Linear:
     """Train a bias-free ``Linear(C, num_classes)`` on fixed features.
 
-    Cross-entropy plus ``weight_decay`` / 2 x the squared weights, on
-    features computed once (the backbone is frozen); runs on the CPU, one
-    thread. ``solver='lbfgs'`` (default) minimises it over the whole set
-    with L-BFGS to convergence, as linear probes usually are.
-    ``solver='adam'`` is MLFO's recipe: Adam (``lr``, ``weight_decay``),
-    ``lr`` x 0.1 at each epoch of ``milestones``, shuffled mini-batches;
-    it was made for a large training set, and on a few hundred clips its
-    few steps leave the probe near its random init (a probe at chance on
-    features that do separate the two orders).
+    The project's one probe (:func:`mmcmd.evaluation.fit_linear_probe`)
+    without a bias or standardisation (so that its weights apply to the
+    feature map as they are), in float32 from nn.Linear's uniform init:
+    cross-entropy plus ``weight_decay`` / 2 x the squared weights, on
+    features computed once (the backbone is frozen). ``solver='lbfgs'``
+    (default) minimises it over the whole set with L-BFGS to convergence,
+    as linear probes usually are. ``solver='adam'`` is MLFO's recipe: Adam
+    (``lr``, ``weight_decay``), ``lr`` x 0.1 at each epoch of
+    ``milestones``, shuffled mini-batches; it was made for a large training
+    set, and on a few hundred clips its few steps leave the probe near its
+    random init (a probe at chance on features that do separate the two
+    orders).
 
     Args:
         features: float (M, C).
@@ -101,58 +103,16 @@ def fit_linear_probe(features: torch.Tensor, labels: torch.Tensor,
     Returns:
         The probe in eval mode (weights (num_classes, C), no bias).
     """
-    if features.dim() != 2 or features.shape[0] != labels.shape[0]:
-        raise ValueError(f'features (M, C) and labels (M,) expected, got '
-                         f'{tuple(features.shape)} and '
-                         f'{tuple(labels.shape)}')
-    generator = torch.Generator()
-    generator.manual_seed(seed if seed is not None else
-                          int(torch.randint(2**31, ())))
-    probe = nn.Linear(features.shape[1], num_classes, bias=False)
-    bound = 1 / features.shape[1] ** 0.5  # nn.Linear's default range
-    with torch.no_grad():
-        probe.weight.uniform_(-bound, bound, generator=generator)
-    if solver not in ('lbfgs', 'adam'):
-        raise ValueError(f"solver must be 'lbfgs' or 'adam', got {solver!r}")
-    features, labels = features.float().cpu(), labels.long().cpu()
-    threads = torch.get_num_threads()
-    # (rows x C) @ (C x 2) steps are too small to gain from threads; on a
-    # busy machine the thread hand-offs cost 30x the work.
-    torch.set_num_threads(1)
-    if solver == 'lbfgs':
-        optimizer = torch.optim.LBFGS(
-            probe.parameters(), lr=1, max_iter=max_iter,
-            tolerance_grad=1e-9, tolerance_change=1e-12,
-            history_size=20, line_search_fn='strong_wolfe')
-
-        def objective() -> torch.Tensor:
-            optimizer.zero_grad()
-            loss = F.cross_entropy(probe(features), labels) + (
-                0.5 * weight_decay * probe.weight.pow(2).sum())
-            loss.backward()
-            return loss
-
-        try:
-            optimizer.step(objective)
-        finally:
-            torch.set_num_threads(threads)
-        return probe.eval().requires_grad_(False)
-    optimizer = torch.optim.Adam(probe.parameters(), lr=lr,
-                                 weight_decay=weight_decay)
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(
-        optimizer, list(milestones), gamma=0.1)
-    try:
-        for _ in range(epochs):
-            order = torch.randperm(len(labels), generator=generator)
-            for rows in order.split(batch_size):
-                loss = F.cross_entropy(probe(features[rows]), labels[rows])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            scheduler.step()
-    finally:
-        torch.set_num_threads(threads)
-    return probe.eval().requires_grad_(False)
+    # Imported here: mmcmd.evaluation registers OpenMMLab modules, which
+    # the rest of this module does not need.
+    from ..evaluation.linear_probe import fit_linear_probe as fit
+    return fit(
+        features.float(), labels, num_classes, weight_decay=weight_decay,
+        bias=False, standardize=False, init='uniform', seed=seed,
+        dtype=torch.float32, solver=solver, max_iter=max_iter,
+        tolerance_grad=1e-9, tolerance_change=1e-12, history_size=20,
+        epochs=epochs, lr=lr, batch_size=batch_size,
+        milestones=milestones).linear
 
 
 @torch.no_grad()

@@ -1,15 +1,23 @@
-"""tools/deployment/publish_model.py: stripped, hash-named, weights-only."""
+"""tools/deployment/publish_model.py: stripped, hash-named, weights-only;
+and the publishing module next to it (checkpoints, metafile entries, the
+scene-bias demo's zoo entries)."""
 import hashlib
+import json
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 from mmengine.logging import HistoryBuffer
 from suite_utils import REPO_ROOT, load_tool, run_tool
 
 import mmcmd  # noqa: F401  (lets weights-only loading read mmengine files)
+from mmcmd.datasets.synthetic import generate_dataset
+from mmcmd.utils import zoo
+
+publishing = load_tool('tools/deployment/publishing.py')
 
 
 def _tool():
@@ -125,3 +133,77 @@ def test_refusal_names_the_global_in_full(tmp_path, capsys):
     assert len(err.splitlines()) == 1
     assert err.endswith(f'Details: the file needs {os.system.__module__}'
                         '.system, which the allow-list lacks')
+
+
+# ------------------------------------------------- the publishing module
+def _small_checkpoint(path: Path, seed: int = 0) -> dict:
+    """A small training-like checkpoint (optimizer state to strip)."""
+    torch.manual_seed(seed)
+    model = torch.nn.Conv3d(3, 4, 3)
+    state = {f'backbone.{k}': v for k, v in model.state_dict().items()}
+    torch.save(dict(meta=dict(epoch=3, seed=seed), state_dict=state,
+                    optimizer=dict(state={}, param_groups=[])), path)
+    return state
+
+
+def test_publish_checkpoint_strips_and_names_by_sha256(tmp_path):
+    state = _small_checkpoint(tmp_path / 'epoch_3.pth')
+    final = publishing.publish_checkpoint(str(tmp_path / 'epoch_3.pth'),
+                                   str(tmp_path / 'zoo' / 'tiny.pth'))
+    digest = hashlib.sha256(Path(final).read_bytes()).hexdigest()
+    assert final == str(tmp_path / 'zoo' / f'tiny-{digest[:8]}.pth')
+    assert zoo.sha256_file(final) == digest
+    saved = torch.load(final, weights_only=True)
+    assert saved['meta'] == dict(epoch=3)
+    assert list(saved['state_dict']) == list(state)
+    # Same input, same bytes, same name, whatever the output stem.
+    again = publishing.publish_checkpoint(str(tmp_path / 'epoch_3.pth'),
+                                   str(tmp_path / 'other' / 'x'))
+    assert again.endswith(f'x-{digest[:8]}.pth')
+    assert os.listdir(tmp_path / 'zoo') == [os.path.basename(final)]
+
+
+def test_update_metafile_replaces_by_name_and_keeps_the_rest(tmp_path):
+    path = tmp_path / 'metafile.yml'
+    path.write_text('# header line\n# second\nCollections: []\nModels:\n'
+                    '- {Name: a, Config: x.py, Weights: null}\n'
+                    '- {Name: b, Config: y.py, Weights: null}\n')
+    collection = dict(Name='C', README='r.md')
+    publishing.update_metafile(str(path), [dict(Name='b', Config='z.py',
+                                         Weights='b-1.pth', _private=1),
+                                    dict(Name='c', Config='w.py')],
+                        collection)
+    publishing.update_metafile(str(path), [], collection)  # collection not doubled
+    text = path.read_text()
+    assert text.startswith('# header line\n# second\n')
+    data = yaml.safe_load(text)
+    assert data['Collections'] == [collection]
+    assert data['Models'] == [
+        dict(Name='a', Config='x.py', Weights=None),
+        dict(Name='b', Config='z.py', Weights='b-1.pth'),
+        dict(Name='c', Config='w.py')]
+    assert not (tmp_path / 'metafile.yml.part').exists()
+
+
+def test_evaluation_data_lists_every_generator_keyword():
+    summary = dict(seed=4, data=dict(num_train_per_class=2, size=(64, 64),
+                                     num_frames=24, scene_contrast=0.5))
+    data = publishing.evaluation_data(summary, generate_dataset)
+    assert data == dict(seed=4, num_train_per_class=2, num_test_per_class=10,
+                        size=[64, 64], num_frames=24, codec='h264',
+                        camera_motion=False, own_scene_prob=0.85, fps=25,
+                        scene_contrast=0.5)
+    json.dumps(data)  # plain values only
+
+
+def test_demo_names_and_retrieval_configs():
+    base = 'configs/synthetic/retrieval_r2plus1d-10_8x2x4_synthetic'
+    tests = publishing.retrieval_configs(base + '-test-same.py')
+    assert tests == dict(same=base + '-test-same.py',
+                         swapped=base + '-test-swapped.py')
+    assert all((REPO_ROOT / p).is_file() for p in tests.values())
+    summary = dict(seed=2, embedding_config=base + '-test-same.py',
+                   configs=dict(cmd='configs/synthetic/cmd_x_synthetic.py'))
+    assert publishing.demo_model_name('cmd', summary) == 'cmd_x_synthetic_seed2'
+    assert publishing.demo_model_name('random', summary) == \
+        'random_r2plus1d-10_8x2x4_synthetic_seed2'

@@ -1,15 +1,15 @@
-"""mmcmd.utils.zoo: publishing, metafiles, checks; the committed metafiles."""
-import hashlib
-import json
+"""mmcmd.utils.zoo: metafiles, checks; the committed metafiles.
+
+Publishing (tools/deployment/publishing.py) is tested in
+tests/tools/test_publish_model.py.
+"""
 import os
 from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from suite_utils import REPO_ROOT
 
-from mmcmd.datasets.synthetic import generate_dataset
 from mmcmd.utils import zoo
 
 METAFILES = zoo.find_metafiles(str(REPO_ROOT / 'configs'))
@@ -75,46 +75,7 @@ def test_converted_entries_name_their_source_and_converter():
         assert not model.get('Results')
 
 
-# ------------------------------------------------------------ publishing
-def test_publish_checkpoint_strips_and_names_by_sha256(tmp_path):
-    state = _checkpoint(tmp_path / 'epoch_3.pth')
-    final = zoo.publish_checkpoint(str(tmp_path / 'epoch_3.pth'),
-                                   str(tmp_path / 'zoo' / 'tiny.pth'))
-    digest = hashlib.sha256(Path(final).read_bytes()).hexdigest()
-    assert final == str(tmp_path / 'zoo' / f'tiny-{digest[:8]}.pth')
-    assert zoo.sha256_file(final) == digest
-    saved = torch.load(final, weights_only=True)
-    assert saved['meta'] == dict(epoch=3)
-    assert list(saved['state_dict']) == list(state)
-    # Same input, same bytes, same name, whatever the output stem.
-    again = zoo.publish_checkpoint(str(tmp_path / 'epoch_3.pth'),
-                                   str(tmp_path / 'other' / 'x'))
-    assert again.endswith(f'x-{digest[:8]}.pth')
-    assert os.listdir(tmp_path / 'zoo') == [os.path.basename(final)]
-
-
-def test_update_metafile_replaces_by_name_and_keeps_the_rest(tmp_path):
-    path = tmp_path / 'metafile.yml'
-    path.write_text('# header line\n# second\nCollections: []\nModels:\n'
-                    '- {Name: a, Config: x.py, Weights: null}\n'
-                    '- {Name: b, Config: y.py, Weights: null}\n')
-    collection = dict(Name='C', README='r.md')
-    zoo.update_metafile(str(path), [dict(Name='b', Config='z.py',
-                                         Weights='b-1.pth', _private=1),
-                                    dict(Name='c', Config='w.py')],
-                        collection)
-    zoo.update_metafile(str(path), [], collection)  # collection not doubled
-    text = path.read_text()
-    assert text.startswith('# header line\n# second\n')
-    data = yaml.safe_load(text)
-    assert data['Collections'] == [collection]
-    assert data['Models'] == [
-        dict(Name='a', Config='x.py', Weights=None),
-        dict(Name='b', Config='z.py', Weights='b-1.pth'),
-        dict(Name='c', Config='w.py')]
-    assert not (tmp_path / 'metafile.yml.part').exists()
-
-
+# ------------------------------------------------------------ metafiles
 def test_duplicate_names_across_metafiles_are_refused(tmp_path):
     for name in ('one.yml', 'two.yml'):
         (tmp_path / name).write_text('Models:\n- {Name: same}\n')
@@ -123,35 +84,12 @@ def test_duplicate_names_across_metafiles_are_refused(tmp_path):
                          str(tmp_path / 'two.yml')])
 
 
-def test_evaluation_data_lists_every_generator_keyword():
-    summary = dict(seed=4, data=dict(num_train_per_class=2, size=(64, 64),
-                                     num_frames=24, scene_contrast=0.5))
-    data = zoo.evaluation_data(summary, generate_dataset)
-    assert data == dict(seed=4, num_train_per_class=2, num_test_per_class=10,
-                        size=[64, 64], num_frames=24, codec='h264',
-                        camera_motion=False, own_scene_prob=0.85, fps=25,
-                        scene_contrast=0.5)
-    json.dumps(data)  # plain values only
-
-
-def test_demo_names_and_retrieval_configs():
-    base = 'configs/synthetic/retrieval_r2plus1d-10_8x2x4_synthetic'
-    tests = zoo.retrieval_configs(base + '-test-same.py')
-    assert tests == dict(same=base + '-test-same.py',
-                         swapped=base + '-test-swapped.py')
-    assert all((REPO_ROOT / p).is_file() for p in tests.values())
-    summary = dict(seed=2, embedding_config=base + '-test-same.py',
-                   configs=dict(cmd='configs/synthetic/cmd_x_synthetic.py'))
-    assert zoo.demo_model_name('cmd', summary) == 'cmd_x_synthetic_seed2'
-    assert zoo.demo_model_name('random', summary) == \
-        'random_r2plus1d-10_8x2x4_synthetic_seed2'
-
-
 # ------------------------------------------------------------ checking
 def test_verify_checkpoint_catches_flipped_bytes_and_truncation(tmp_path):
     state = _checkpoint(tmp_path / 'src.pth')
-    final = zoo.publish_checkpoint(str(tmp_path / 'src.pth'),
-                                   str(tmp_path / 'm'))
+    digest = zoo.sha256_file(str(tmp_path / 'src.pth'))
+    final = str(tmp_path / f'm-{digest[:8]}.pth')
+    os.rename(tmp_path / 'src.pth', final)
     loaded = zoo.verify_checkpoint(final)
     assert all(torch.equal(loaded[k], v) for k, v in state.items())
     data = bytearray(Path(final).read_bytes())
@@ -162,6 +100,7 @@ def test_verify_checkpoint_catches_flipped_bytes_and_truncation(tmp_path):
     # A name without a hash: a truncated file is caught when loading, and
     # a listed SHA-256 is compared in full.
     plain = tmp_path / 'plain.pth'
+    _checkpoint(tmp_path / 'src.pth')
     plain.write_bytes(Path(tmp_path / 'src.pth').read_bytes()[:200])
     with pytest.raises(zoo.ZooError, match='^corrupt: .* does not load'):
         zoo.verify_checkpoint(str(plain))

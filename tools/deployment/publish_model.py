@@ -6,8 +6,9 @@
 writes ``checkpoints/cmd_r2plus1d-26_8xb8-120e_ucf101-<8 hex>.pth`` holding
 only ``state_dict`` and a small ``meta`` (no optimizer, message hub, param
 schedulers or EMA state), as the OpenMMLab model zoo names its files, and
-prints that path. The work is :func:`mmcmd.utils.zoo.publish_checkpoint`,
-which ``tools/demo.py --publish`` uses too (docs/model_zoo.md).
+prints that path. The work is :func:`publishing.publish_checkpoint` (the
+module next to this script), which ``tools/demo.py --publish`` uses too
+(docs/model_zoo.md).
 
 The input is read with ``torch.load(weights_only=True)`` and the allow-list
 of what mmengine's CheckpointHook writes (message hub history buffers, numpy
@@ -17,11 +18,17 @@ a video, truncated), holds no tensors, or holds objects that could run code
 when unpickled (the message names them).
 """
 import argparse
+import os.path as osp
 import sys
 from typing import List, Optional
 
 from mmcmd.utils.checkpoint import UnsafeCheckpointError
-from mmcmd.utils.zoo import publish_checkpoint
+
+#: tools/, where the ``deployment`` package lives.
+TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if TOOLS not in sys.path:
+    sys.path.append(TOOLS)
+from deployment.publishing import publish_checkpoint  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -1,0 +1,2 @@
+"""Deployment tools: publishing checkpoints to the model zoo
+(:mod:`deployment.publishing`, with ``tools/`` on ``sys.path``)."""
