@@ -29,8 +29,8 @@ over ``--batches`` batches:
 ``--fixed-batch N`` instead trains on ONE batch for up to N steps (Adam,
 ``--fixed-lr``) and reports the step at which ``acc_motion`` first reaches
 ``--fixed-target``: the pathway check (a model that cannot memorise one
-batch has a broken motion pathway). docs/scene_bias.md shows the rows for
-the shipped config.
+batch has a broken motion pathway). docs/scene_bias_history.md
+(2026-12-04) shows the rows for the shipped config.
 
 Example (the demo's data: ``python tools/demo.py`` writes it to
 work_dirs/demo/data):
