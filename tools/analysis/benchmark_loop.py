@@ -3,7 +3,8 @@
 Runs mmengine's Runner with a shipped pretraining config on generated
 videos (H.264 pans, GOP 16, no B-frames) and times every iteration by part,
 on the host clock (``time.perf_counter``), with the device synchronised only
-at the two ends of the measured window, never inside it:
+at the two ends of the measured window, never inside it. Each part is the
+median over the measured iterations (robust to other jobs on shared cores):
 
   data_wait_ms        waiting for the next batch from the loader
   preprocess_ms       the model's data preprocessor (stack, copy, normalise)
@@ -12,7 +13,8 @@ at the two ends of the measured window, never inside it:
   hooks_ms            every hook's before/after_train_iter, and per hook
                       ``hook.<Name>_ms``
   rest_ms             the loop itself: iteration - the parts above
-  iteration_ms        wall time of the measured window / iterations
+  iteration_ms        from one batch fetch to the next
+  samples_per_s       over the whole window
 
 Variants (``--variants``, each a fresh Runner on the same videos):
 
@@ -48,21 +50,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import os.path as osp
 import platform
+import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
+from multiprocessing import Pool
 from typing import Callable, Dict, List, Optional, Tuple
-
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from gpu_check import (  # noqa: E402  (the sibling tool's data and sampler)
-    UtilisationSampler,
-    generate_videos,
-    parse_size,
-)
 
 REPO = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
 CONFIG = osp.join(REPO, 'configs', 'synthetic',
@@ -149,17 +149,100 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
+# ---------------------------------------------------------------- data
+def parse_size(text: str) -> Tuple[int, int]:
+    """'170x128' -> (170, 128)."""
+    try:
+        width, height = (int(v) for v in text.lower().split('x'))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'size must look like 170x128, got {text!r}') from None
+    return width, height
+
+
+def _write_video(job: Tuple[str, int, Tuple[int, int], int]) -> str:
+    from mmcmd.codec.testing import write_panning_video
+    path, seed, size, frames = job
+    speed = 0.5 + (seed % 7) * 0.5
+    angle = seed * 2.399  # golden angle: directions spread evenly
+    motion = (round(speed * math.cos(angle), 2),
+              round(speed * math.sin(angle), 2))
+    return write_panning_video(path, codec='h264', size=size, frames=frames,
+                               motion=motion, gop=16, seed=seed, quality=23)
+
+
+def generate_videos(folder: str, count: int, size: Tuple[int, int],
+                    frames: int, workers: int) -> str:
+    """Write ``count`` videos and an annotation list; return the list."""
+    videos = osp.join(folder, 'videos')
+    os.makedirs(videos, exist_ok=True)
+    jobs = [(osp.join(videos, f'pan_{i:04d}.mp4'), i, size, frames)
+            for i in range(count)]
+    if workers > 1:
+        with Pool(min(workers, count)) as pool:
+            pool.map(_write_video, jobs)
+    else:
+        for job in jobs:
+            _write_video(job)
+    listing = osp.join(folder, 'train.txt')
+    with open(listing, 'w') as f:
+        f.writelines(f'{osp.basename(job[0])} 0\n' for job in jobs)
+    return listing
+
+
+# ---------------------------------------------------------------- gpu
+class UtilisationSampler(threading.Thread):
+    """Samples GPU utilisation (%) every ``interval_s`` until stopped."""
+
+    def __init__(self, interval_s: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.interval_s = interval_s
+        self.samples: List[float] = []
+        self._stop_event = threading.Event()
+
+    @staticmethod
+    def read() -> Optional[float]:
+        """One reading, or None where neither source answers."""
+        import torch
+        try:
+            return float(torch.cuda.utilization())
+        except Exception:  # no pynvml: ask nvidia-smi
+            pass
+        try:
+            out = subprocess.run(
+                ['nvidia-smi', '--query-gpu=utilization.gpu',
+                 '--format=csv,noheader,nounits', '--id=0'],
+                capture_output=True, text=True, timeout=5)
+            return float(out.stdout.strip().splitlines()[0])
+        except (OSError, ValueError, IndexError,
+                subprocess.SubprocessError):
+            return None
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.interval_s):
+            value = self.read()
+            if value is None:
+                return
+            self.samples.append(value)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=10)
+
+
 # ---------------------------------------------------------------- timing
 class Timer:
-    """Host-clock sums per part over the measured window."""
+    """Host-clock time per part and iteration over the measured window."""
 
     def __init__(self, warmup: int, sync: Callable[[], None]) -> None:
         self.warmup = warmup
         self.sync = sync
         self.iteration = -1  # index of the batch being fetched
-        self.sums: Dict[str, float] = defaultdict(float)
+        self.records: List[Dict[str, float]] = []  # one per iteration
+        self.current: Dict[str, float] = defaultdict(float)
         self.start: Optional[float] = None
         self.end: Optional[float] = None
+        self._iteration_start = 0.0
 
     @property
     def measuring(self) -> bool:
@@ -174,21 +257,51 @@ class Timer:
             try:
                 return fn(*args, **kwargs)
             finally:
-                self.sums[part] += time.perf_counter() - begin
+                self.current[part] += time.perf_counter() - begin
         return timed
 
+    def _finish_iteration(self, now: float) -> None:
+        self.current['iteration'] = now - self._iteration_start
+        self.records.append(dict(self.current))
+        self.current = defaultdict(float)
+        self._iteration_start = now
+
     def batch_fetched(self) -> None:
-        """Called at the start of each fetch: opens the window."""
+        """Called at the start of each fetch: opens the window, and ends
+        the previous measured iteration."""
         self.iteration += 1
         if self.iteration == self.warmup:
             self.sync()
-            self.start = time.perf_counter()
+            self.start = self._iteration_start = time.perf_counter()
+        elif self.measuring:
+            self._finish_iteration(time.perf_counter())
 
     def close(self) -> None:
         """Called after the last iteration's hooks: closes the window."""
         if self.measuring:
             self.sync()
             self.end = time.perf_counter()
+            self._finish_iteration(self.end)
+
+
+def median_parts(records: List[Dict[str, float]]) -> Dict[str, float]:
+    """Median over iterations of each part (ms), with the derived parts:
+    ``step`` = train_step - preprocess, ``hooks`` = the hooks' sum and
+    ``rest`` = iteration - every other part, ``beside_step`` = iteration
+    - data wait - step (the loop's own cost in that iteration)."""
+    names = sorted({name for record in records for name in record})
+    rows: Dict[str, List[float]] = defaultdict(list)
+    for record in records:
+        part = {name: record.get(name, 0.0) * 1e3 for name in names}
+        step = part.pop('train_step', 0.0) - part.get('preprocess', 0.0)
+        hooks = sum(v for k, v in part.items() if k.startswith('hook.'))
+        beside = part['iteration'] - part.get('data_wait', 0.0) - step
+        part.update(step=step, hooks=hooks, beside_step=beside,
+                    rest=beside - part.get('preprocess', 0.0) - hooks)
+        for name, value in part.items():
+            rows[name].append(value)
+    return {name: statistics.median(values) for name, values in
+            rows.items()}
 
 
 class TimedIterator:
@@ -372,16 +485,10 @@ def run_variant(args, folder: str, listing: str, variant: str, cuda: bool,
             sampler.stop()
     if timer.end is None:
         raise RuntimeError(f'{variant}: the measured window never closed')
-    iters = args.iters
-    parts = {name: value / iters * 1e3 for name, value in timer.sums.items()}
-    parts['iteration'] = (timer.end - timer.start) / iters * 1e3
+    parts = median_parts(timer.records)
     parts.setdefault('data_wait', 0.0)
-    parts['step'] = parts.pop('train_step', 0.0) - parts.get('preprocess',
-                                                             0.0)
-    hooks = sum(v for k, v in parts.items() if k.startswith('hook.'))
-    parts['hooks'] = hooks
-    parts['rest'] = (parts['iteration'] - parts['data_wait'] -
-                     parts.get('preprocess', 0.0) - parts['step'] - hooks)
+    parts.setdefault('preprocess', 0.0)
+    window_ms = (timer.end - timer.start) * 1e3
     if variant != 'noop':
         parts['isolated_step'] = isolated_step_ms(runner, keep['data'],
                                                   args.step_iters, sync)
@@ -396,19 +503,21 @@ def run_variant(args, folder: str, listing: str, variant: str, cuda: bool,
     outputs = {key: value.detach() if hasattr(value, 'detach') else value
                for key, value in keep.get('outputs', {}).items()}
     batch = int(cfg.train_dataloader.batch_size)
-    parts['samples_per_s'] = batch / parts['iteration'] * 1e3
+    parts['samples_per_s'] = batch * len(timer.records) / window_ms * 1e3
     parts['main_threads'] = threads
     return parts, outputs
 
 
 def rows_of(variant: str, parts: Dict[str, float], cuda: bool) -> List[dict]:
     """JSON rows of one variant, with its loop overhead and ratio."""
-    if variant == 'noop':
-        overhead = parts['iteration'] - parts['data_wait']
-    else:
-        step = parts['isolated_step'] if cuda else parts['step']
-        overhead = parts['iteration'] - parts['data_wait'] - step
+    beside = parts.pop('beside_step')
+    if variant != 'noop':
         parts['loop_over_step'] = parts['iteration'] / parts['isolated_step']
+    # on a GPU the host-timed step is launch time: the step's cost there is
+    # the isolated step's
+    overhead = (parts['iteration'] - parts['data_wait'] -
+                parts['isolated_step'] if cuda and variant != 'noop'
+                else beside)
     parts['loop_overhead'] = overhead
     rows = []
     for name, value in parts.items():
