@@ -13,7 +13,7 @@ from suite_utils import REPO_ROOT as ROOT
 from suite_utils import load_tool
 
 from mmcmd.codec import CompressedVideo
-from mmcmd.codec.testing import write_panning_video
+from mmcmd.codec.samples import write_panning_video
 
 
 class Result:

@@ -23,7 +23,7 @@ from mmaction.registry import TRANSFORMS
 from mmcv.transforms import Compose
 
 import mmcmd.datasets.transforms  # noqa: F401  (registers the transforms)
-from mmcmd.codec.testing import panning_frames
+from mmcmd.codec.samples import panning_frames
 
 RECORD = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), 'data', 'recorded_transforms.json')
