@@ -19,6 +19,7 @@ from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 
 from .multi_view import MultiView
+from .sampling import clip_offsets, clip_span, sample_start, start_candidates
 
 #: view order in ``inputs['imgs']`` (dim 1 of a batch)
 DSM_VIEWS = ('anchor', 'positive', 'negative')
@@ -90,14 +91,14 @@ class DSMSampleFrames(BaseTransform):
     def span(self) -> int:
         """Frames from the first to the last frame of one clip (the length
         a video needs not to loop; ``CMDVideoDataset`` reads it)."""
-        return (self.clip_len - 1) * self.frame_interval + 1
+        return clip_span(self.clip_len, self.frame_interval)
 
     def starts(self, num_frames: int) -> Tuple[int, int]:
         """(anchor start, negative start) in frames."""
-        candidates = np.arange(max(num_frames - self.span, 0) + 1)
-        anchor = int(np.random.choice(candidates))
+        anchor = sample_start(num_frames, self.span)
         if self.negative == 'same':
             return anchor, anchor
+        candidates = start_candidates(num_frames, self.span)
         valid = candidates[np.abs(candidates - anchor) >= self.min_gap]
         if valid.size:
             return anchor, int(np.random.choice(valid))
@@ -106,7 +107,7 @@ class DSMSampleFrames(BaseTransform):
     def transform(self, results: dict) -> dict:
         """Write the two clips' indices into ``results``."""
         num_frames = int(results['total_frames'])
-        offsets = np.arange(self.clip_len) * self.frame_interval
+        offsets = clip_offsets(self.clip_len, self.frame_interval)
         anchor, negative = self.starts(num_frames)
         inds = np.concatenate([anchor + offsets, negative + offsets])
         results['frame_inds'] = (inds % num_frames).astype(np.int64)

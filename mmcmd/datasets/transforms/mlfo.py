@@ -1,35 +1,16 @@
 """The three clips of one MLFO sample: clip 1, clip 2 and the global clip."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 from mmaction.registry import TRANSFORMS
 
 from .loading import CMDDecode
 from .multi_view import MultiView, close_reader
+from .sampling import mlfo_window
 
-
-def mlfo_window(num_frames: int, clip_len: int = 16, max_rate: float = 3.0,
-                rate: Optional[float] = None,
-                start: Optional[float] = None
-                ) -> Tuple[np.ndarray, float]:
-    """Frame indices (2 * clip_len,) of an MLFO window and its rate.
-
-    rate r ~ U[1, min(max_rate, N / (2 * clip_len))] (1 when the video is
-    shorter than the window), start s ~ U[0, N - 2 * clip_len * r] (0 when
-    negative); index i is round(s + r * i), clipped to N - 1. ``rate`` and
-    ``start`` fix the draws.
-    """
-    window = 2 * clip_len
-    if rate is None:
-        high = max(min(max_rate, num_frames / window), 1.0)
-        rate = float(np.random.uniform(1.0, high))
-    if start is None:
-        start = float(np.random.uniform(0, max(num_frames - window * rate,
-                                               0)))
-    inds = np.round(start + rate * np.arange(window)).astype(np.int64)
-    return np.clip(inds, 0, num_frames - 1), rate
+__all__ = ['MLFOViews', 'mlfo_window']
 
 
 @TRANSFORMS.register_module()
