@@ -444,3 +444,18 @@ def test_build_video_list_of_a_folder(tmp_path, capsys):
     assert "'with space/3.mp4' contains ' '" in capsys.readouterr().err
     assert tool.main([str(tmp_path / 'lists'), '--out', str(out)]) == 2
     assert 'no video files' in capsys.readouterr().err
+
+
+def test_point_dataset_at_a_root():
+    from mmengine.config import ConfigDict
+
+    from mmcmd.datasets.annotations import point_dataset_at
+    dataset = ConfigDict(type='VideoDataset', ann_file='data/x/val.txt',
+                         data_prefix=dict(video='data/x/videos'))
+    point_dataset_at(dataset, '/tmp/gen')
+    assert dataset.ann_file == '/tmp/gen/val.txt'
+    assert dataset.data_prefix == dict(video='/tmp/gen')
+    plain = dict(ann_file='a.txt')
+    point_dataset_at(plain, '/v', ann_file='/lists/train.txt')
+    assert plain == dict(ann_file='/lists/train.txt', data_prefix=dict(
+        video='/v'))
