@@ -1,5 +1,5 @@
 """tools/data/reencode.py and tools/analysis/benchmark_codec.py end to end
-(extract_motion.py: tests/visualization/test_extract_motion.py)."""
+(extract_motion.py: tests/tools/test_extract_motion.py)."""
 from __future__ import annotations
 
 import json
