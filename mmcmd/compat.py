@@ -2,8 +2,9 @@
 
 Every function here fixes one upstream problem, names it, and is applied once
 by :func:`apply_all`, which :func:`mmcmd.register_all_modules` calls before
-anything OpenMMLab is imported (so on ``custom_imports=['mmcmd']`` and on the
-import of any OpenMMLab-facing subpackage; see :mod:`mmcmd`). Importing this
+anything OpenMMLab is imported (so on ``custom_imports=['mmcmd']``), as does
+the import of any OpenMMLab-facing subpackage (through
+:mod:`mmcmd._openmmlab`; see :mod:`mmcmd`). Importing this
 module applies nothing. Each fix has a test in ``tests/test_compat.py`` that
 fails without it. When an upstream fix lands, delete the function and its
 line in :data:`FIXES`.
@@ -14,6 +15,7 @@ import importlib
 import importlib.machinery
 import importlib.metadata
 import importlib.util
+import os
 import sys
 import types
 from typing import Callable, List
@@ -312,6 +314,13 @@ FIXES: List[Callable[[], bool]] = [
     allow_cpu_pytorch_launcher,
     allow_cpu_ddp,
 ]
+
+
+def automatic() -> bool:
+    """Whether imports apply the workarounds (and ``import mmcmd`` after
+    mmengine registers everything) by themselves: yes unless the
+    environment sets ``MMCMD_NO_COMPAT=1``."""
+    return os.environ.get('MMCMD_NO_COMPAT') != '1'
 
 
 def apply_all() -> List[str]:

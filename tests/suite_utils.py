@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import mmcmd
-from mmcmd.codec.testing import write_frames
+from mmcmd.codec.encode import write_frames
 
 # mmcmd.codec alone keeps mmcmd light (no mmengine, no registration); the
 # suite builds models, transforms and datasets from configs, so it loads the
@@ -32,7 +32,7 @@ def write_test_video(path: str, num_frames: int = 24, size=(48, 32),
                      seed: int = 0, codec: str = 'h264',
                      fps: int = 25) -> np.ndarray:
     """Write a small textured H.264 video whose content moves 1 px/frame
-    (:func:`mmcmd.codec.testing.write_frames`, GOP 12, no B-frames).
+    (:func:`mmcmd.codec.encode.write_frames`, GOP 12, no B-frames).
 
     Returns the RGB frames that were encoded, (T, H, W, 3) uint8.
     """

@@ -46,7 +46,7 @@ from mmcmd.apis import VideoPipelineDataset, embed_samples, init_embedder
 from mmcmd.apis.extraction import collate_videos
 from mmcmd.apis.search import read_index_file
 from mmcmd.utils.config_options import CFG_OPTIONS_HELP, merge_cfg_options
-from mmcmd.utils.video_check import VIDEO_EXTENSIONS
+from mmcmd.utils.video_check import VIDEO_EXTENSIONS, find_videos
 
 #: a list line: a path, then optional integer labels (annotation files).
 LIST_LINE = re.compile(r'(?P<path>.+?)(?:\s+-?\d+)*')
@@ -105,16 +105,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 # ------------------------------------------------------------ inputs ---
-def find_videos(root: str, extensions: Sequence[str] = VIDEO_EXTENSIONS
-                ) -> List[str]:
-    """Video files under ``root`` (recursive, sorted), joined to ``root``."""
-    found = []
-    for folder, _, names in os.walk(root):
-        found += [osp.join(folder, n) for n in names
-                  if n.lower().endswith(tuple(extensions))]
-    return sorted(found)
-
-
 def read_video_list(path: str, root: Optional[str] = None,
                     from_cwd: Optional[List[str]] = None) -> List[str]:
     """Paths of a list file: ``path`` or ``path label ...`` lines (trailing

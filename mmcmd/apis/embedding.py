@@ -23,7 +23,6 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from torch import nn
 
-from .. import register_all_modules
 from ..models.selfsup.base import build_module
 from ..utils.checkpoint import (
     load_checkpoint_file,
@@ -31,6 +30,7 @@ from ..utils.checkpoint import (
     select_backbone,
     unwrap_state_dict,
 )
+from ..utils.setup_env import register_all_modules
 
 ConfigInput = Union[str, os.PathLike, Config, dict]
 VideoInput = Union[str, os.PathLike, np.ndarray]

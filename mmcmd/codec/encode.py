@@ -2,7 +2,8 @@
 
 Such streams make the motion contract exact (every P-frame vector spans one
 frame). :func:`reencode` converts any video FFmpeg can decode;
-``tools/data/reencode.py`` runs it over a dataset.
+``tools/data/reencode.py`` runs it over a dataset. :func:`write_frames` is
+the project's one video writer (RGB frames to a file).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fractions import Fraction
 from typing import Dict, Optional, Tuple
 
 import av
+import numpy as np
 
 from .errors import NoVideoStreamError, VideoDecodeError, VideoOpenError
 
@@ -78,6 +80,51 @@ def output_size(width: int, height: int,
         scale = short_side / min(width, height)
         width, height = round(width * scale), round(height * scale)
     return max(2, int(width) // 2 * 2), max(2, int(height) // 2 * 2)
+
+
+def write_frames(path: str, frames: np.ndarray, codec: str = 'h264',
+                 fps: int = 25, gop: int = 12, bframes: int = 0,
+                 refs: int = 1, quality: Optional[int] = None,
+                 intra_only: bool = False, pyramid: bool = False,
+                 options: Optional[Dict[str, str]] = None) -> str:
+    """Encode RGB frames uint8 (N, H, W, 3) to ``path``; return the path.
+
+    The one video writer of the project (the synthetic benchmark generator,
+    the tools' sample videos, tests). ``codec`` is a codec name of
+    :data:`ENCODERS` or an FFmpeg encoder name; ``gop``
+    is the keyframe interval in frames, ``bframes`` the largest run of
+    B-frames, ``refs`` the number of reference frames (H.264/HEVC only),
+    ``quality`` the CRF or quantiser (default: near-lossless), ``pyramid``
+    H.264 reference B-frames. ``intra_only`` writes every frame as an
+    I-frame. ``options`` replaces the FFmpeg private options those settings
+    give, for encoder settings they do not cover (``gop`` and ``bframes``
+    still set the codec context). The file appears only when complete: it
+    is written as ``<name>.part<ext>`` and renamed.
+    """
+    if intra_only:
+        gop, bframes = 1, 0
+    if quality is None:
+        quality = 2 if ENCODERS.get(codec, codec) in ('mpeg4',
+                                                      'mpeg2video') else 14
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    root, ext = os.path.splitext(path)
+    partial = f'{root}.part{ext}'  # the extension picks the container
+    with av.open(partial, mode='w') as container:
+        stream = add_video_stream(container, codec, frames.shape[2],
+                                  frames.shape[1], Fraction(fps), gop,
+                                  bframes, refs, quality, pyramid=pyramid)
+        if options is not None:
+            stream.options = dict(options)
+            stream.codec_context.gop_size = gop
+            stream.codec_context.max_b_frames = bframes
+        for rgb in frames:
+            frame = av.VideoFrame.from_ndarray(rgb, format='rgb24')
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    os.replace(partial, path)
+    return path
 
 
 def reencode(src: str, dst: str, codec: str = 'h264', gop: int = 12,

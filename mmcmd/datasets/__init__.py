@@ -1,5 +1,5 @@
 """Registered datasets, wrappers and transforms."""
-from .. import _openmmlab  # noqa: F401  (compat and registration first)
+from .. import _openmmlab  # noqa: F401  (compat first)
 from . import transforms  # noqa: F401
 from .retrieval_dataset import VideoRetrievalDataset
 from .video_dataset import CMDVideoDataset, SkipBadVideosMixin

@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, MutableMapping, Optional, Sequence
 
 #: how many missing paths the printed summary shows per list.
 PREVIEW = 5
@@ -471,3 +471,26 @@ def emit(lists: dict[str, list[VideoEntry]], classes: Sequence[str], *,
         print(summarize(report, out=out, skip_missing=skip_missing,
                         check=check))
     return 1 if check and any_missing else 0
+
+
+def point_dataset_at(dataset: MutableMapping, video_root: str,
+                     ann_file: Optional[str] = None) -> None:
+    """Make a ``VideoDataset`` config read its list from ``video_root``:
+    the one way the tools point a config's dataset at generated or local
+    videos.
+
+    Sets ``data_prefix=dict(video=video_root)`` and ``ann_file``, the list
+    whose paths are relative to that root.
+
+    Args:
+        dataset: the dataset config (a dict or mmengine ``ConfigDict``),
+            changed in place.
+        video_root: the folder the list's paths are relative to.
+        ann_file: the list; None: the file of the same name as the
+            config's current ``ann_file``, in ``video_root``.
+    """
+    if ann_file is None:
+        ann_file = os.path.join(video_root,
+                                os.path.basename(dataset['ann_file']))
+    dataset['ann_file'] = ann_file
+    dataset['data_prefix'] = dict(video=video_root)

@@ -13,7 +13,7 @@ A documented public generator of the library, like scikit-learn's
 ``make_*`` data sets: :func:`generate_dataset` writes a whole benchmark
 (``tools/data/synthetic/generate.py`` is its command line, docs/synthetic.md
 its description). Videos are encoded by
-:func:`mmcmd.codec.testing.write_frames`.
+:func:`mmcmd.codec.encode.write_frames`.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from typing import Dict, Iterator, List, Sequence, Tuple
 
 import numpy as np
 
-from ..codec.testing import write_frames
+from ..codec.encode import write_frames
 
 CLASSES: Tuple[str, ...] = (
     'move_right', 'move_left', 'move_down', 'move_up', 'move_down_right',
@@ -435,7 +435,7 @@ def write_video(path: str, frames: np.ndarray, codec: str = 'h264',
                 fps: int = 25) -> None:
     """Encode RGB uint8 (T, H, W, 3) frames to an MP4 file at ``path`` with
     the encoder settings of ``codec`` (:data:`CODECS`), through
-    :func:`mmcmd.codec.testing.write_frames`; the file appears when
+    :func:`mmcmd.codec.encode.write_frames`; the file appears when
     complete."""
     settings = encoder_settings(codec)
     write_frames(path, frames, codec=settings['encoder'], fps=fps,

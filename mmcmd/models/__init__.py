@@ -1,5 +1,5 @@
 """Registered mmcmd models: backbones, heads, losses, self-supervisors."""
-from .. import _openmmlab  # noqa: F401  (compat and registration first)
+from .. import _openmmlab  # noqa: F401  (compat first)
 from . import backbones, data_preprocessors, heads, losses, necks, selfsup  # noqa: F401
 from .backbones import (
                         CMDC3D,

@@ -3,12 +3,41 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from typing import Dict, Iterable, List, Optional, Tuple
+from pathlib import PurePath
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg',
                     '.mpeg', '.flv', '.3gp', '.ts')
+
+
+def find_videos(root: str | os.PathLike,
+                extensions: Sequence[str] = VIDEO_EXTENSIONS,
+                relative: bool = False) -> List[str]:
+    """The video files under ``root``, sorted: the one folder scan of the
+    project (the check, embedding and list-building tools).
+
+    Recursive, following folder links; hidden files and folders (names
+    starting with ``.``, e.g. macOS ``._*`` resource forks) are skipped.
+
+    Args:
+        root: the folder to scan.
+        extensions: file name endings to keep (case-insensitive).
+        relative: give '/'-separated paths relative to ``root`` instead of
+            paths joined to ``root``.
+    """
+    suffixes = tuple(e.lower() for e in extensions)
+    found = []
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
+        for name in files:
+            if name.startswith('.') or not name.lower().endswith(suffixes):
+                continue
+            path = os.path.join(folder, name)
+            found.append(PurePath(os.path.relpath(path, root)).as_posix()
+                         if relative else path)
+    return sorted(found)
 
 
 def check_video(path: str, require_motion: bool = True, min_frames: int = 1,
@@ -86,9 +115,7 @@ def expand_inputs(inputs: Iterable[str], data_prefix: Optional[str] = None
     annotations: Dict[str, List[Tuple[str, str]]] = {}
     for item in inputs:
         if os.path.isdir(item):
-            for root, _, files in sorted(os.walk(item)):
-                paths.extend(os.path.join(root, f) for f in sorted(files)
-                             if f.lower().endswith(VIDEO_EXTENSIONS))
+            paths.extend(find_videos(item))
         elif item.lower().endswith(('.txt', '.list', '.csv')):
             base = data_prefix or os.path.dirname(os.path.abspath(item))
             rows = annotations.setdefault(item, [])

@@ -24,6 +24,7 @@ from matplotlib import colormaps
 from PIL import Image
 
 from .animation import AnimationWriter
+from .panels import animation_pictures, strip_indices, strip_picture
 
 Features = Union[torch.Tensor, Tuple[torch.Tensor, ...]]
 Backbone = Callable[[torch.Tensor], Features]
@@ -136,14 +137,6 @@ def blend_heatmap(frames: np.ndarray, heat: Union[torch.Tensor, np.ndarray],
     return np.round(mixed).astype(np.uint8)
 
 
-def strip_indices(num_frames: int, count: int) -> np.ndarray:
-    """``count`` evenly spread frame indices of ``num_frames`` (all if
-    fewer), first and last included."""
-    if count >= num_frames:
-        return np.arange(num_frames)
-    return np.round(np.linspace(0, num_frames - 1, count)).astype(int)
-
-
 def frame_strip(rows: Sequence[np.ndarray], count: int = 8,
                 gap: int = 2) -> np.ndarray:
     """One picture of ``count`` evenly spread frames per row.
@@ -207,7 +200,6 @@ def write_pictures(stem: str, rows: Sequence[np.ndarray], fmt: str = 'gif',
         cmap: the colour map the heat maps were drawn with.
         number_label: word printed before each frame number.
     """
-    from .panels import animation_pictures, strip_picture
     folder = os.path.dirname(os.path.abspath(stem))
     os.makedirs(folder, exist_ok=True)
     labels = list(labels) if labels is not None else [

@@ -35,6 +35,14 @@ MIN_PANEL_HEIGHT = 256
 Box = Tuple[int, int, int, int]
 
 
+def strip_indices(num_frames: int, count: int) -> np.ndarray:
+    """``count`` evenly spread frame indices of ``num_frames`` (all if
+    fewer), first and last included."""
+    if count >= num_frames:
+        return np.arange(num_frames)
+    return np.round(np.linspace(0, num_frames - 1, count)).astype(int)
+
+
 def whole_factor(length: int, minimum: int) -> int:
     """Smallest whole factor k >= 1 with ``length * k >= minimum``."""
     if length < 1:
@@ -154,7 +162,6 @@ class StripRenderer:
                  colorbar_label: str = 'heat (blended over the frame)',
                  cmap: str = 'jet', min_width: int = MIN_STRIP_WIDTH,
                  number_label: str = 'frame') -> None:
-        from .activation import strip_indices
         t, h, w = (int(v) for v in shape)
         self.index = strip_indices(t, count)
         columns = len(self.index)

@@ -14,7 +14,9 @@ from mmcmd.apis import (
     embed_video,
     init_embedder,
 )
-from mmcmd.codec.testing import decode_all_rgb, panning_frames, write_frames
+from mmcmd.codec.encode import write_frames
+from mmcmd.codec.samples import panning_frames
+from mmcmd.codec.testing import decode_all_rgb
 from mmcmd.models.utils import build_module
 from mmcmd.utils import UnsafeCheckpointError
 

@@ -11,7 +11,8 @@ import torch
 from mmengine.config import Config
 
 from mmcmd.apis import build_test_pipeline, embed_video, init_embedder
-from mmcmd.codec.testing import panning_frames, write_frames
+from mmcmd.codec.encode import write_frames
+from mmcmd.codec.samples import panning_frames
 from mmcmd.models.utils import build_module
 
 HERE = Path(__file__).resolve().parent

@@ -7,7 +7,7 @@ from typing import Dict, Tuple
 
 import pytest
 
-from mmcmd.codec.testing import write_panning_video
+from mmcmd.codec.samples import write_panning_video
 
 
 @dataclass(frozen=True)

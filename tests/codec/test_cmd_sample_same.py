@@ -19,7 +19,8 @@ from mmcmd.codec import CompressedVideo
 from mmcmd.codec.decoders import motion_vector_bytes
 from mmcmd.codec.encode import reencode
 from mmcmd.codec.motion import motion_fields
-from mmcmd.codec.testing import decode_all_rgb, write_panning_video
+from mmcmd.codec.samples import write_panning_video
+from mmcmd.codec.testing import decode_all_rgb
 
 
 def cmd_indices(num_frames: int, start: int, negative_starts: List[int]

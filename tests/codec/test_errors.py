@@ -17,11 +17,8 @@ from mmcmd.codec import (
     NoVideoStreamError,
     VideoOpenError,
 )
-from mmcmd.codec.testing import (
-    decode_all_rgb,
-    write_audio_only,
-    write_panning_video,
-)
+from mmcmd.codec.samples import write_panning_video
+from mmcmd.codec.testing import decode_all_rgb, write_audio_only
 
 
 def test_zero_byte_file(tmp_path):

@@ -5,11 +5,8 @@ import numpy as np
 import pytest
 
 from mmcmd.codec import CompressedVideo, VideoDecodeError
-from mmcmd.codec.testing import (
-    decode_all_rgb,
-    write_panning_video,
-    write_remuxed,
-)
+from mmcmd.codec.samples import write_panning_video
+from mmcmd.codec.testing import decode_all_rgb, write_remuxed
 
 MOTION = (2.0, 1.0)
 

@@ -16,7 +16,7 @@ from mmcmd.codec.motion import (
     coded_displacement,
     motion_field,
 )
-from mmcmd.codec.testing import write_panning_video
+from mmcmd.codec.samples import write_panning_video
 
 
 def c_division(numerator: int, denominator: int) -> int:

@@ -7,7 +7,8 @@ import pytest
 
 from mmcmd.codec import CompressedVideo, cell_grid_shape
 from mmcmd.codec.reader import pict_type_char
-from mmcmd.codec.testing import decode_all_rgb, panning_frames
+from mmcmd.codec.samples import panning_frames
+from mmcmd.codec.testing import decode_all_rgb
 
 
 def straight_decode(path: str):

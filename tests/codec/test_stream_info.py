@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from mmcmd.codec import CompressedVideo, motion_verdict, probe_motion
-from mmcmd.codec.encode import reencode
+from mmcmd.codec.encode import reencode, write_frames
 from mmcmd.codec.h264_headers import BitReader, parse_sps
-from mmcmd.codec.testing import panning_frames, write_frames
+from mmcmd.codec.samples import panning_frames
 
 #: the drawn pan, px/frame (content moves right and down).
 PAN = (2.0, 1.0)

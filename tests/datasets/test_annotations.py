@@ -421,26 +421,16 @@ def test_hmdb51_missing_split_three_names_the_present_ones(hmdb, capsys):
     assert 'present' not in capsys.readouterr().err
 
 
-def test_build_video_list_of_a_folder(tmp_path, capsys):
-    tool = load_script('tools/data/build_video_list.py')
-    root = tmp_path / 'videos'
-    for rel in ('b/2.mp4', 'a/1.MKV', 'a/.hidden.mp4', 'a/notes.txt',
-                '.cache/x.mp4'):
-        touch(root, rel)
-    out = tmp_path / 'lists' / 'train.txt'
-    assert tool.main([str(root), '--out', str(out)]) == 0
-    assert lines(out) == ['a/1.MKV 0', 'b/2.mp4 0']
-    assert tool.main([str(root), '--out', str(out), '--labels', 'folder',
-                      '--ext', 'mp4']) == 0
-    assert lines(out) == ['b/2.mp4 0']
-    assert lines(tmp_path / 'lists' / 'train_classes.txt') == ['b']
-    touch(root, 'loose.mp4')
-    assert tool.main([str(root), '--out', str(out), '--labels',
-                      'folder']) == 2
-    assert "lie directly in the root, e.g. 'loose.mp4'" in \
-        capsys.readouterr().err
-    touch(root, 'with space/3.mp4')
-    assert tool.main([str(root), '--out', str(out)]) == 2
-    assert "'with space/3.mp4' contains ' '" in capsys.readouterr().err
-    assert tool.main([str(tmp_path / 'lists'), '--out', str(out)]) == 2
-    assert 'no video files' in capsys.readouterr().err
+def test_point_dataset_at_a_root():
+    from mmengine.config import ConfigDict
+
+    from mmcmd.datasets.annotations import point_dataset_at
+    dataset = ConfigDict(type='VideoDataset', ann_file='data/x/val.txt',
+                         data_prefix=dict(video='data/x/videos'))
+    point_dataset_at(dataset, '/tmp/gen')
+    assert dataset.ann_file == '/tmp/gen/val.txt'
+    assert dataset.data_prefix == dict(video='/tmp/gen')
+    plain = dict(ann_file='a.txt')
+    point_dataset_at(plain, '/v', ann_file='/lists/train.txt')
+    assert plain == dict(ann_file='/lists/train.txt', data_prefix=dict(
+        video='/v'))

@@ -13,7 +13,7 @@ from mmaction.registry import DATASETS
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 
-from mmcmd.codec.testing import write_frames
+from mmcmd.codec.encode import write_frames
 from mmcmd.datasets.video_dataset import CMDVideoDataset
 
 #: frames per written video; the reference sampler needs 71.

@@ -23,15 +23,13 @@ from mmcmd.codec import (
     VideoOpenError,
     VideoTooShortError,
 )
-from mmcmd.codec.encode import add_video_stream
-from mmcmd.codec.testing import (
-    decode_all_rgb,
+from mmcmd.codec.encode import add_video_stream, write_frames
+from mmcmd.codec.samples import (
     panning_frames,
     textured_scene,
-    write_audio_only,
-    write_frames,
     write_panning_video,
 )
+from mmcmd.codec.testing import decode_all_rgb, write_audio_only
 from mmcmd.utils.video_check import check_video
 
 SIZE = (96, 64)  # width, height

@@ -9,7 +9,8 @@ import pytest
 from suite_utils import load_tool
 
 from mmcmd.codec import probe_motion
-from mmcmd.codec.testing import panning_frames, write_frames
+from mmcmd.codec.encode import write_frames
+from mmcmd.codec.samples import panning_frames
 
 TOOL = 'tools/analysis/check_videos.py'
 

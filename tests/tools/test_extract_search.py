@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from mmcmd.apis import EmbeddingGallery, embed_video, init_embedder
-from mmcmd.codec.testing import panning_frames, write_frames
+from mmcmd.codec.encode import write_frames
+from mmcmd.codec.samples import panning_frames
 from mmcmd.models.utils import build_module
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import pytest
 from suite_utils import load_tool
 
 from mmcmd.codec import CompressedVideo, probe_motion
-from mmcmd.codec.testing import write_panning_video
+from mmcmd.codec.samples import write_panning_video
 
 
 @pytest.fixture(scope='module')

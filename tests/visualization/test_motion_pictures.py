@@ -8,7 +8,8 @@ from matplotlib.colors import rgb_to_hsv
 from PIL import Image
 
 from mmcmd.codec import CompressedVideo
-from mmcmd.codec.testing import write_frames, write_panning_video
+from mmcmd.codec.encode import write_frames
+from mmcmd.codec.samples import write_panning_video
 from mmcmd.visualization import (
     AnimationWriter,
     MotionPictureRenderer,

@@ -313,7 +313,7 @@ def _cpu_name() -> str:
 
 
 def generated_video(folder: str, frames: int) -> str:
-    from mmcmd.codec.testing import write_panning_video
+    from mmcmd.codec.samples import write_panning_video
     return write_panning_video(osp.join(folder, 'bench_340x256.mp4'),
                                codec='h264', size=(340, 256), frames=frames,
                                motion=(1.5, 0.5), gop=16, quality=23)

@@ -130,12 +130,6 @@ def benchmark_data(spec: Optional[dict], args: argparse.Namespace
     return root
 
 
-def point_at(dataset: Any, root: str) -> None:
-    """Make a VideoDataset config read its annotation list from ``root``."""
-    dataset.ann_file = osp.join(root, osp.basename(dataset.ann_file))
-    dataset.data_prefix = dict(video=root)
-
-
 # ------------------------------------------------------------ checks
 def find_checkpoint(model: dict, root: str) -> str:
     """The local file of ``Weights``, converting it from its source when it
@@ -186,15 +180,16 @@ def measure(config: str, checkpoint: str, data_root: Optional[str],
     percent, named without the evaluator's prefix (``R@1``)."""
     from mmengine.config import Config
 
+    from mmcmd.datasets.annotations import point_dataset_at
     from mmcmd.engine.runner_config import build_runner
     cfg = Config.fromfile(osp.join(REPO, config))
     if data_root:
         dataset = cfg.test_dataloader.dataset
         for part in ('gallery', 'query'):
             if part in dataset:
-                point_at(dataset[part], data_root)
+                point_dataset_at(dataset[part], data_root)
         if 'ann_file' in dataset:
-            point_at(dataset, data_root)
+            point_dataset_at(dataset, data_root)
     if args.workers is not None:
         cfg.test_dataloader.num_workers = args.workers
         cfg.test_dataloader.persistent_workers = False

@@ -502,7 +502,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def write_seed_videos(out_dir: str) -> List[str]:
     """Write the default valid videos (96x64, 30 frames); return paths."""
-    from mmcmd.codec.testing import write_panning_video
+    from mmcmd.codec.samples import write_panning_video
     return [write_panning_video(osp.join(out_dir, name), size=(96, 64),
                                 frames=30, motion=(1.5, -1.0), **kwargs)
             for name, kwargs in SEED_VIDEOS.values()]

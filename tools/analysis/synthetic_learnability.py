@@ -56,6 +56,7 @@ from mmengine.config import DictAction
 
 import mmcmd  # noqa: F401  (registers the models)
 from mmcmd.datasets.synthetic import CALIBRATED
+from mmcmd.datasets.transforms.sampling import clip_span
 from mmcmd.utils.config_options import merge_cfg_options
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -230,7 +231,7 @@ def train_reference(name: str, videos: np.ndarray, labels: np.ndarray,
     torch.manual_seed(args.seed)
     encoder, (clip_len, _, _) = build_encoder(args.config, args.cfg_options)
     interval = 2  # the demo's frame interval
-    span = (clip_len - 1) * interval + 1
+    span = clip_span(clip_len, interval)
     batch_rng = np.random.default_rng(batch_seed)
     head = nn.Linear(encoder.out_channels, num_classes)
     params = list(encoder.parameters()) + list(head.parameters())
@@ -306,7 +307,7 @@ def run(args: argparse.Namespace) -> Dict:
     from mmcmd.datasets import synthetic
     torch.set_num_threads(args.threads)
     _, (clip_len, side, _) = build_encoder(args.config, args.cfg_options)
-    span = (clip_len - 1) * 2 + 1
+    span = clip_span(clip_len, 2)
     if span > args.frames:
         raise SystemExit(f'--frames {args.frames} is shorter than one clip '
                          f'({clip_len} frames at interval 2)')

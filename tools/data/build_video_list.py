@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from mmcmd.datasets.annotations import VideoEntry, write_list
-from mmcmd.utils.video_check import VIDEO_EXTENSIONS
+from mmcmd.utils.video_check import VIDEO_EXTENSIONS, find_videos
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -51,20 +51,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         '0 (default; pretraining ignores it); folder: the '
                         'first-level sub-folder is the class')
     return parser.parse_args(argv)
-
-
-def find_videos(root: Path, extensions: Sequence[str]) -> List[str]:
-    """Relative '/'-separated paths of the video files under ``root``,
-    sorted; hidden files and folders are skipped."""
-    suffixes = tuple(e.lower() for e in extensions)
-    found = []
-    for folder, dirs, files in os.walk(root, followlinks=True):
-        dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
-        rel_dir = Path(folder).relative_to(root)
-        for name in files:
-            if not name.startswith('.') and name.lower().endswith(suffixes):
-                found.append((rel_dir / name).as_posix())
-    return sorted(found)
 
 
 def label_entries(paths: Sequence[str], by_folder: bool
@@ -92,7 +78,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     extensions = (VIDEO_EXTENSIONS if not args.ext else
                   ['.' + e.lower().lstrip('.') for e in args.ext])
-    paths = find_videos(args.root, extensions)
+    paths = find_videos(args.root, extensions, relative=True)
     if not paths:
         print(f'error: {args.root}: no video files (extensions '
               f'{", ".join(extensions)}); pass --ext for others',

@@ -12,13 +12,14 @@ clips before normalisation, with array indexing (no per-pixel loops).
 """
 from __future__ import annotations
 
-import copy
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
-import torch
 from mmaction.registry import TRANSFORMS
-from mmcv.transforms import BaseTransform, Compose
+from mmcv.transforms import BaseTransform
+
+from .multi_view import MultiView
+from .sampling import clip_offsets, clip_span, sample_start, start_candidates
 
 #: view order in ``inputs['imgs']`` (dim 1 of a batch)
 DSM_VIEWS = ('anchor', 'positive', 'negative')
@@ -90,14 +91,14 @@ class DSMSampleFrames(BaseTransform):
     def span(self) -> int:
         """Frames from the first to the last frame of one clip (the length
         a video needs not to loop; ``CMDVideoDataset`` reads it)."""
-        return (self.clip_len - 1) * self.frame_interval + 1
+        return clip_span(self.clip_len, self.frame_interval)
 
     def starts(self, num_frames: int) -> Tuple[int, int]:
         """(anchor start, negative start) in frames."""
-        candidates = np.arange(max(num_frames - self.span, 0) + 1)
-        anchor = int(np.random.choice(candidates))
+        anchor = sample_start(num_frames, self.span)
         if self.negative == 'same':
             return anchor, anchor
+        candidates = start_candidates(num_frames, self.span)
         valid = candidates[np.abs(candidates - anchor) >= self.min_gap]
         if valid.size:
             return anchor, int(np.random.choice(valid))
@@ -106,7 +107,7 @@ class DSMSampleFrames(BaseTransform):
     def transform(self, results: dict) -> dict:
         """Write the two clips' indices into ``results``."""
         num_frames = int(results['total_frames'])
-        offsets = np.arange(self.clip_len) * self.frame_interval
+        offsets = clip_offsets(self.clip_len, self.frame_interval)
         anchor, negative = self.starts(num_frames)
         inds = np.concatenate([anchor + offsets, negative + offsets])
         results['frame_inds'] = (inds % num_frames).astype(np.int64)
@@ -361,16 +362,12 @@ class TemporalLocalDisturbance(BaseTransform):
 
 
 # ------------------------------------------------------------------ views
-def _compose(transforms: Sequence) -> Compose:
-    return Compose([TRANSFORMS.build(copy.deepcopy(t))
-                    if isinstance(t, dict) else t for t in transforms])
-
-
 @TRANSFORMS.register_module()
-class DSMViews(BaseTransform):
+class DSMViews(MultiView):
     """Anchor, positive and negative views of one decoded DSM sample.
 
-    Splits the decoded ``imgs`` (2 * clip_len frames of
+    A :class:`MultiView` whose views start from the two decoded clips:
+    splits the decoded ``imgs`` (2 * clip_len frames of
     :class:`DSMSampleFrames`) into the anchor clip and the negative's
     source clip, then builds three views, each from its own shallow copy of
     ``results`` and its own random draws: ``transforms`` (the shared view
@@ -399,7 +396,8 @@ class DSMViews(BaseTransform):
 
     Modified Keys:
 
-        - none (the output dict holds only the two added keys)
+        - video_reader (closed and None if still open; the output dict
+          holds only the two added keys)
 
     Args:
         transforms: configs (or objects) of the augmentation every view
@@ -415,6 +413,8 @@ class DSMViews(BaseTransform):
         keys: packed input keys to keep and stack.
     """
 
+    view_names = DSM_VIEWS
+
     def __init__(self, transforms: Sequence = (),
                  anchor_transforms: Sequence = (),
                  positive_transforms: Sequence = (
@@ -423,16 +423,12 @@ class DSMViews(BaseTransform):
                      dict(type='TemporalLocalDisturbance'), ),
                  pack: dict = dict(type='PackCMDInputs'),
                  keys: Sequence[str] = ('imgs', )) -> None:
-        self.keys = tuple(keys)
-        shared = list(transforms)
-        self.pipelines = {
-            view: _compose(shared + list(extra) + [pack])
-            for view, extra in zip(DSM_VIEWS, (anchor_transforms,
-                                               positive_transforms,
-                                               negative_transforms))}
+        super().__init__(transforms, keys=keys, pack=pack, view_transforms=(
+            anchor_transforms, positive_transforms, negative_transforms))
 
-    def transform(self, results: dict) -> dict:
-        """Split the clips, build the three views, stack their inputs."""
+    def view_inputs(self, results: dict) -> List[dict]:
+        """Clip 0 for the anchor and the positive, clip 1 for the
+        negative, each in its own shallow copy of ``results``."""
         clip_len = int(results['clip_len'])
         imgs = np.asarray(results['imgs'])
         if len(imgs) != 2 * clip_len:
@@ -441,25 +437,11 @@ class DSMViews(BaseTransform):
                 f'frames (anchor, then the negative source: DSMSampleFrames '
                 f'then CMDDecode), got {len(imgs)}.')
         inds = results.get('frame_inds')
-        views: List[dict] = []
-        for view, clip in zip(DSM_VIEWS, (0, 0, 1)):
+        inputs = []
+        for clip in (0, 0, 1):
             part = slice(clip * clip_len, (clip + 1) * clip_len)
             data = dict(results, imgs=imgs[part].copy(), num_clips=1)
             if inds is not None and len(inds) == 2 * clip_len:
                 data['frame_inds'] = np.asarray(inds)[part]
-            out = self.pipelines[view](data)
-            packed = out.get('inputs') if out is not None else None
-            if not isinstance(packed, dict) or not set(self.keys) <= set(
-                    packed):
-                raise ValueError(
-                    f'DSMViews: the {view} pipeline must end with a packing '
-                    f"transform giving dict 'inputs' with keys "
-                    f'{list(self.keys)} (e.g. PackCMDInputs).')
-            views.append(out)
-        inputs = {key: torch.stack([v['inputs'][key] for v in views])
-                  for key in self.keys}
-        return dict(inputs=inputs, data_samples=views[0]['data_samples'])
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(keys={self.keys}, '
-                f'pipelines={self.pipelines})')
+            inputs.append(data)
+        return inputs

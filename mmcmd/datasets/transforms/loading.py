@@ -16,6 +16,8 @@ from mmcmd.codec import CompressedVideo, VideoTooShortError
 from mmcmd.codec.motion import check_precision
 from mmcmd.codec.stream_info import warn_inexact_motion
 
+from .sampling import clip_offsets, clip_span, sample_start
+
 
 @TRANSFORMS.register_module()
 class CompressedVideoInit(BaseTransform):
@@ -178,17 +180,8 @@ class CMDSampleFrames(BaseTransform):
     @property
     def span(self) -> int:
         """Frames from the first clip frame to the end of the future window."""
-        clip_span = (self.clip_len - 1) * self.frame_interval + 1
-        return clip_span + (self.future_gap + self.motion_len
-                            if self.motion_len else 0)
-
-    def _start(self, num_frames: int) -> int:
-        room = num_frames - self.span
-        if room <= 0:
-            return 0
-        if self.test_mode:
-            return room // 2
-        return int(np.random.randint(room + 1))
+        return clip_span(self.clip_len, self.frame_interval) + (
+            self.future_gap + self.motion_len if self.motion_len else 0)
 
     def _negative_starts(self, num_frames: int, future: int) -> List[int]:
         """Starts of negative windows not overlapping [future, future+len)."""
@@ -235,8 +228,8 @@ class CMDSampleFrames(BaseTransform):
     def transform(self, results: dict) -> dict:
         """Write the sampled indices into ``results``."""
         num_frames = int(results['total_frames'])
-        start = self._start(num_frames)
-        clip = start + np.arange(self.clip_len) * self.frame_interval
+        start = sample_start(num_frames, self.span, self.test_mode)
+        clip = start + clip_offsets(self.clip_len, self.frame_interval)
         last = int(clip[-1])
         future = last + self.future_gap + 1
         motion = future + np.arange(self.motion_len)

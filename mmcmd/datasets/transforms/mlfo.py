@@ -1,45 +1,24 @@
 """The three clips of one MLFO sample: clip 1, clip 2 and the global clip."""
 from __future__ import annotations
 
-import copy
-from typing import Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
-import torch
 from mmaction.registry import TRANSFORMS
-from mmcv.transforms import BaseTransform, Compose
 
 from .loading import CMDDecode
+from .multi_view import MultiView, close_reader
+from .sampling import mlfo_window
 
-
-def mlfo_window(num_frames: int, clip_len: int = 16, max_rate: float = 3.0,
-                rate: Optional[float] = None,
-                start: Optional[float] = None
-                ) -> Tuple[np.ndarray, float]:
-    """Frame indices (2 * clip_len,) of an MLFO window and its rate.
-
-    rate r ~ U[1, min(max_rate, N / (2 * clip_len))] (1 when the video is
-    shorter than the window), start s ~ U[0, N - 2 * clip_len * r] (0 when
-    negative); index i is round(s + r * i), clipped to N - 1. ``rate`` and
-    ``start`` fix the draws.
-    """
-    window = 2 * clip_len
-    if rate is None:
-        high = max(min(max_rate, num_frames / window), 1.0)
-        rate = float(np.random.uniform(1.0, high))
-    if start is None:
-        start = float(np.random.uniform(0, max(num_frames - window * rate,
-                                               0)))
-    inds = np.round(start + rate * np.arange(window)).astype(np.int64)
-    return np.clip(inds, 0, num_frames - 1), rate
+__all__ = ['MLFOViews', 'mlfo_window']
 
 
 @TRANSFORMS.register_module()
-class MLFOViews(BaseTransform):
+class MLFOViews(MultiView):
     """Sample MLFO's window, decode it once, augment three clips apart.
 
-    A window of ``2 * clip_len`` frames at a random rate r (see
-    :func:`mlfo_window`) gives::
+    A :class:`MultiView` whose views are the clips of one window of
+    ``2 * clip_len`` frames at a random rate r (see :func:`mlfo_window`)::
 
         window indices   w_0 ... w_{2L-1}        (L = clip_len)
         clip 1           w_0 ... w_{L-1}         rate r
@@ -79,6 +58,8 @@ class MLFOViews(BaseTransform):
         keys: packed input keys to keep and stack.
     """
 
+    view_names = ('clip 1', 'clip 2', 'global clip')
+
     def __init__(self, transforms: Sequence, clip_len: int = 16,
                  max_rate: float = 3.0,
                  keys: Sequence[str] = ('imgs', )) -> None:
@@ -88,52 +69,35 @@ class MLFOViews(BaseTransform):
         if max_rate < 1:
             raise ValueError(f'MLFOViews: max_rate must be >= 1, got '
                              f'{max_rate}.')
+        super().__init__(transforms, num_views=3, keys=keys)
         self.clip_len = int(clip_len)
         self.max_rate = float(max_rate)
-        self.keys = tuple(keys)
         self.decode = CMDDecode(close=False)
-        self.pipeline = Compose([TRANSFORMS.build(copy.deepcopy(t))
-                                 if isinstance(t, dict) else t
-                                 for t in transforms])
 
     def clip_indices(self, window: np.ndarray) -> Tuple[np.ndarray, ...]:
         """(clip 1, clip 2, global) frame indices of a window."""
         half = self.clip_len
         return window[:half], window[half:], window[::2]
 
-    def transform(self, results: dict) -> dict:
-        """Sample, decode, augment and stack the three clips."""
+    def view_inputs(self, results: dict) -> List[dict]:
+        """Sample the window, decode it once (closing the video), and give
+        each clip its frames in a shallow copy of ``results``."""
         try:
             window, rate = mlfo_window(int(results['total_frames']),
                                        self.clip_len, self.max_rate)
             frames = np.unique(window)
             decoded = self.decode(dict(results, frame_inds=frames))
         finally:
-            reader = results.get('video_reader')
-            if reader is not None:
-                reader.close()
-                results['video_reader'] = None
-        views = []
+            close_reader(results)
+        inputs = []
         for inds in self.clip_indices(window):
             view = dict(results, **{key: decoded[key] for key in (
                 'original_shape', 'img_shape', 'motion_cell')})
             view.update(imgs=decoded['imgs'][np.searchsorted(frames, inds)],
                         frame_inds=inds, clip_len=self.clip_len,
                         frame_interval=rate, num_clips=1)
-            view = self.pipeline(view)
-            packed = None if view is None else view.get('inputs')
-            if not isinstance(packed, dict) or not set(self.keys) <= set(
-                    packed):
-                raise ValueError(
-                    'MLFOViews: the clip pipeline must end with a packing '
-                    "transform giving dict 'inputs' with keys "
-                    f'{list(self.keys)} (e.g. PackCMDInputs).')
-            views.append(view)
-        inputs = {key: torch.stack([v['inputs'][key] for v in views])
-                  for key in self.keys}
-        return dict(inputs=inputs, data_samples=views[0]['data_samples'])
+            inputs.append(view)
+        return inputs
 
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(clip_len={self.clip_len}, '
-                f'max_rate={self.max_rate}, keys={self.keys}, '
-                f'pipeline={self.pipeline})')
+    def _repr_args(self) -> str:
+        return f', clip_len={self.clip_len}, max_rate={self.max_rate}'

@@ -1,16 +1,25 @@
-"""Multi-clip test sampling: clips at the centres of equal segments.
+"""Where clips start: the one module of clip spans and start draws.
 
-The protocol of CMD's test and embedding pipelines (and of the ModelScope
-model): ``num_clips`` clips of ``clip_len`` frames every ``frame_interval``
-frames, so one clip spans ``(clip_len - 1) * frame_interval + 1`` frames.
-Clip starts are the integer midpoints (truncated) of ``num_clips`` equal
-segments of ``[0, num_frames - span]``::
+The CMD (:class:`CMDSampleFrames`), DSM (:class:`DSMSampleFrames`) and MLFO
+(:class:`MLFOViews`) training samplers and the multi-clip test sampler
+below compute their spans and draw their starts here: :func:`clip_span`,
+:func:`clip_offsets`, :func:`sample_start` (uniform where the span fits,
+centred in test mode), :func:`mlfo_window`.
+
+Multi-clip test sampling (:class:`SegmentCenterSampleFrames`): the protocol
+of CMD's test and embedding pipelines (and of the ModelScope model):
+``num_clips`` clips of ``clip_len`` frames every ``frame_interval`` frames,
+so one clip spans ``(clip_len - 1) * frame_interval + 1`` frames. Clip
+starts are the integer midpoints (truncated) of ``num_clips`` equal segments
+of ``[0, num_frames - span]``::
 
     num_frames = 161, span = 61 -> segments of [0, 100]: starts 5, 15, ..., 95
 
 A video of at most ``span`` frames gets every clip at frame 0.
 """
 from __future__ import annotations
+
+from typing import Optional, Tuple
 
 import numpy as np
 from mmaction.registry import TRANSFORMS
@@ -22,6 +31,64 @@ OUT_OF_BOUND_OPTS = ('first_frame', 'loop')
 def clip_span(clip_len: int, frame_interval: int) -> int:
     """Number of frames one clip covers, first to last sampled frame."""
     return (clip_len - 1) * frame_interval + 1
+
+
+def clip_offsets(clip_len: int, frame_interval: int) -> np.ndarray:
+    """Frame offsets int64 (clip_len,) of a clip's frames from its start."""
+    return np.arange(clip_len, dtype=np.int64) * frame_interval
+
+
+def start_candidates(num_frames: int, span: int) -> np.ndarray:
+    """Every start at which ``span`` frames fit in the video (only 0 when
+    none does: the sampler then loops)."""
+    return np.arange(max(num_frames - span, 0) + 1)
+
+
+def sample_start(num_frames: int, span: int, test_mode: bool = False) -> int:
+    """First frame of ``span`` frames: uniform among
+    :func:`start_candidates` (numpy's global generator, one ``randint``
+    draw, seeded per worker by mmengine), or the centre in test mode.
+
+    Args:
+        num_frames: frames of the video.
+        span: frames the sample covers from its first frame.
+        test_mode: deterministic, centred start.
+    """
+    room = num_frames - span
+    if room <= 0:
+        return 0
+    if test_mode:
+        return room // 2
+    return int(np.random.randint(room + 1))
+
+
+def mlfo_window(num_frames: int, clip_len: int = 16, max_rate: float = 3.0,
+                rate: Optional[float] = None,
+                start: Optional[float] = None
+                ) -> Tuple[np.ndarray, float]:
+    """Frame indices (2 * clip_len,) of an MLFO window and its rate.
+
+    rate r ~ U[1, min(max_rate, N / (2 * clip_len))] (1 when the video is
+    shorter than the window), start s ~ U[0, N - 2 * clip_len * r] (0 when
+    negative); index i is round(s + r * i), clipped to N - 1. ``rate`` and
+    ``start`` fix the draws.
+
+    Args:
+        num_frames: frames of the video (N).
+        clip_len: frames per clip; the window has twice as many.
+        max_rate: upper bound of the rate r.
+        rate: the rate to use instead of a draw.
+        start: the start to use instead of a draw.
+    """
+    window = 2 * clip_len
+    if rate is None:
+        high = max(min(max_rate, num_frames / window), 1.0)
+        rate = float(np.random.uniform(1.0, high))
+    if start is None:
+        start = float(np.random.uniform(0, max(num_frames - window * rate,
+                                               0)))
+    inds = np.round(start + rate * np.arange(window)).astype(np.int64)
+    return np.clip(inds, 0, num_frames - 1), rate
 
 
 def segment_center_starts(num_frames: int, clip_len: int,
@@ -91,8 +158,7 @@ class SegmentCenterSampleFrames(BaseTransform):
         """Frame indices int64 (num_clips, clip_len) of a video."""
         starts = segment_center_starts(num_frames, self.clip_len,
                                        self.frame_interval, self.num_clips)
-        offsets = np.arange(self.clip_len, dtype=np.int64) * \
-            self.frame_interval
+        offsets = clip_offsets(self.clip_len, self.frame_interval)
         indices = starts[:, None] + offsets[None, :]
         if self.out_of_bound_opt == 'loop':
             return indices % num_frames

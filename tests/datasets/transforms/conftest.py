@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from mmcmd.codec.testing import write_panning_video
+from mmcmd.codec.samples import write_panning_video
 
 #: content motion of the test video in px/frame (x, y).
 MOTION = (2.0, 1.0)

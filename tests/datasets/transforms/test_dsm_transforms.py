@@ -236,7 +236,7 @@ def test_dsm_sampler_same_and_intra_video_negatives():
 
 
 def test_dsm_views_of_a_real_video(tmp_path):
-    from mmcmd.codec.testing import write_panning_video
+    from mmcmd.codec.samples import write_panning_video
     path = write_panning_video(str(tmp_path / 'pan.mp4'), size=(64, 48),
                                frames=30, gop=12, bframes=2)
     reference = decode_all_rgb(path)

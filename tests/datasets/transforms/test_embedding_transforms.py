@@ -9,7 +9,8 @@ from mmcv.transforms import Compose
 from PIL import Image
 
 from mmcmd.codec import NoMotionVectorsError
-from mmcmd.codec.testing import decode_all_rgb, panning_frames
+from mmcmd.codec.samples import panning_frames
+from mmcmd.codec.testing import decode_all_rgb
 from mmcmd.datasets.transforms import (
     ArrayVideoInit,
     CMDDecode,

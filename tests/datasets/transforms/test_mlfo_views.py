@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmaction.registry import TRANSFORMS
 
-from mmcmd.codec.testing import write_frames
+from mmcmd.codec.encode import write_frames
 from mmcmd.datasets.transforms import MLFOViews
 from mmcmd.datasets.transforms.mlfo import mlfo_window
 

@@ -6,7 +6,7 @@ import warnings
 import pytest
 
 from mmcmd.codec import InexactMotionWarning, stream_info
-from mmcmd.codec.testing import write_panning_video
+from mmcmd.codec.samples import write_panning_video
 from mmcmd.datasets.transforms.loading import (
     CompressedVideoClose,
     CompressedVideoInit,

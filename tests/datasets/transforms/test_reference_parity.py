@@ -16,7 +16,7 @@ from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR
 from suite_utils import REPO_ROOT
 
 from mmcmd.codec import CompressedVideo
-from mmcmd.codec.testing import write_frames
+from mmcmd.codec.encode import write_frames
 from mmcmd.datasets.transforms import CMDSampleFrames
 
 MARGIN = 5

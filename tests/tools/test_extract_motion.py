@@ -10,7 +10,7 @@ from PIL import Image
 from suite_utils import load_tool
 
 from mmcmd.codec import CompressedVideo, MotionVerdict
-from mmcmd.codec.testing import write_panning_video
+from mmcmd.codec.samples import write_panning_video
 from mmcmd.visualization import (
     MotionPictureRenderer,
     motion_strength,

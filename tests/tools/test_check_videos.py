@@ -13,7 +13,8 @@ import pytest
 from suite_utils import load_tool
 
 from mmcmd.codec import CompressedVideo
-from mmcmd.codec.testing import write_audio_only, write_panning_video
+from mmcmd.codec.samples import write_panning_video
+from mmcmd.codec.testing import write_audio_only
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = 'tools/analysis/check_videos.py'

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from suite_utils import load_tool
 
-from mmcmd.codec.testing import write_panning_video
+from mmcmd.codec.samples import write_panning_video
 
 fuzz = load_tool('tools/analysis/fuzz_reader.py')
 BUG_OUTCOMES, MUTATORS, OUTCOMES = (fuzz.BUG_OUTCOMES, fuzz.MUTATORS,

@@ -1,5 +1,5 @@
 """tools/data/reencode.py and tools/analysis/benchmark_codec.py end to end
-(extract_motion.py: tests/visualization/test_extract_motion.py)."""
+(extract_motion.py: tests/tools/test_extract_motion.py)."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,7 @@ from suite_utils import REPO_ROOT as ROOT
 from suite_utils import load_tool
 
 from mmcmd.codec import CompressedVideo
-from mmcmd.codec.testing import write_panning_video
+from mmcmd.codec.samples import write_panning_video
 
 
 class Result:
