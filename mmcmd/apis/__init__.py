@@ -1,5 +1,5 @@
 """Video embeddings, similarity search and checkpoint conversion for users."""
-from .. import _openmmlab  # noqa: F401  (compat and registration first)
+from .. import _openmmlab  # noqa: F401  (compat first)
 from ..utils.checkpoint import CheckpointMismatchError
 from .embedding import (
                         build_test_pipeline,

@@ -60,7 +60,7 @@ def count_parameters(state: Mapping[str, torch.Tensor]) -> int:
 def _meta_shapes(model_cfg: dict) -> Dict[str, Tuple[int, ...]]:
     """State-dict shapes of the model ``model_cfg`` builds (meta device)."""
     from mmcmd import models  # noqa: F401  (registers the models)
-    from mmcmd.models.selfsup.base import build_module
+    from mmcmd.models.utils import build_module
     with torch.device('meta'):
         return model_shapes(build_module(model_cfg))
 

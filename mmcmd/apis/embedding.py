@@ -23,7 +23,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from torch import nn
 
-from ..models.selfsup.base import build_module
+from ..models.utils import build_module
 from ..utils.checkpoint import (
     load_checkpoint_file,
     load_into,

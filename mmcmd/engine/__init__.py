@@ -1,5 +1,5 @@
 """Registered engine components (hooks)."""
-from .. import _openmmlab  # noqa: F401  (compat and registration first)
+from .. import _openmmlab  # noqa: F401  (compat first)
 from .hooks import (
                     BadVideoMonitorHook,
                     MLFOScheduleHook,

@@ -161,7 +161,7 @@ def parse_size(text: str) -> Tuple[int, int]:
 
 
 def _write_video(job: Tuple[str, int, Tuple[int, int], int]) -> str:
-    from mmcmd.codec.testing import write_panning_video
+    from mmcmd.codec.samples import write_panning_video
     path, seed, size, frames = job
     speed = 0.5 + (seed % 7) * 0.5
     angle = seed * 2.399  # golden angle: directions spread evenly
@@ -391,6 +391,8 @@ def build_config(args: argparse.Namespace, folder: str, listing: str,
                  variant: str, cuda: bool):
     """The config on the generated videos, iteration-based, no val/ckpt."""
     from mmengine.config import Config
+
+    from mmcmd.datasets.annotations import point_dataset_at
     cfg = Config.fromfile(args.config)
     loader = cfg.train_dataloader
     if args.workers is not None:
@@ -399,8 +401,8 @@ def build_config(args: argparse.Namespace, folder: str, listing: str,
     loader.sampler = dict(type='InfiniteSampler', shuffle=True)
     if args.batch:
         loader.batch_size = args.batch
-    loader.dataset.ann_file = listing
-    loader.dataset.data_prefix = dict(video=osp.join(folder, 'videos'))
+    point_dataset_at(loader.dataset, osp.join(folder, 'videos'),
+                     ann_file=listing)
     loader.dataset.pop('indices', None)
     total = args.warmup + args.iters
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=total,

@@ -23,7 +23,7 @@ import torch
 
 import mmcmd  # noqa: F401
 from mmcmd.models.presets import CLIP_BACKBONES, cmd_model_cfg
-from mmcmd.models.selfsup.base import build_module, probe_output_shapes
+from mmcmd.models.utils import build_module, probe_output_shapes
 
 
 def parse_args(argv: List[str] = None) -> argparse.Namespace:

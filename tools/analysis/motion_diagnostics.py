@@ -55,11 +55,12 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
 import mmcmd
+from mmcmd.datasets.annotations import point_dataset_at
 from mmcmd.models.heads.motion_prediction_head import (
     still_cells,
     still_key_groups,
 )
-from mmcmd.models.selfsup.base import final_map
+from mmcmd.models.utils import final_map
 from mmcmd.utils.checkpoint import load_checkpoint_file
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -88,8 +89,7 @@ def load_config(path: str, data_root: Optional[str],
                 f'{ann}: no train list; pass --data-root a folder made by '
                 'mmcmd.datasets.synthetic.generate_dataset (or tools/demo.py'
                 ', which writes work_dirs/demo/data)')
-        loader.dataset.ann_file = ann
-        loader.dataset.data_prefix = dict(video=data_root)
+        point_dataset_at(loader.dataset, data_root, ann_file=ann)
     if batch_size:
         loader.batch_size = batch_size
     loader.num_workers = num_workers

@@ -27,6 +27,7 @@ from typing import (
 
 import torch
 
+from mmcmd.datasets.annotations import point_dataset_at
 from mmcmd.utils.config_options import merge_cfg_options
 
 from .data import DataSets
@@ -231,9 +232,8 @@ def build_stage_cfg(spec: StageSpec):
     cfg.experiment_name = f"{spec.name.replace('/', '_')}_{spec.kind}"
     if isinstance(spec, TrainSpec):
         data_dir, stem = spec.train_data
-        cfg.train_dataloader.dataset.ann_file = osp.join(data_dir,
-                                                         f'{stem}.txt')
-        cfg.train_dataloader.dataset.data_prefix = dict(video=data_dir)
+        point_dataset_at(cfg.train_dataloader.dataset, data_dir,
+                         ann_file=osp.join(data_dir, f'{stem}.txt'))
         cfg.train_dataloader.batch_size = spec.batch_size
         cfg.train_cfg.max_epochs = spec.schedule['max_epochs']
         cfg.param_scheduler = spec.schedule['param_scheduler']
