@@ -78,7 +78,14 @@ class CMDDataPreprocessor(BaseDataPreprocessor):
         if rgb.shape[channel_dim] != 3:
             raise ValueError(f'CMDDataPreprocessor: expected 3 RGB channels '
                              f'at dim {channel_dim}, got {tuple(rgb.shape)}.')
-        return (rgb.float() - self.mean.view(shape)) / self.std.view(shape)
+        # one float copy, then in place: the same numbers as
+        # (x - mean) / std without two more batch-sized allocations (on a
+        # CPU shared with loader workers, 4 ms instead of 24 for a batch of
+        # 8 16x112x112 clips; docs/performance.md)
+        out = rgb.float()
+        if out is rgb:  # already float: keep the caller's tensor intact
+            out = rgb.clone()
+        return out.sub_(self.mean.view(shape)).div_(self.std.view(shape))
 
     def _pretrain_inputs(self, inputs: Mapping[str, Any]
                          ) -> Dict[str, torch.Tensor]:
