@@ -10,7 +10,7 @@ from cmd_tiny_configs import CLIP_SHAPE, synthetic_batch, tiny_cmd_cfg
 from mmaction.registry import MODELS
 
 import mmcmd  # noqa: F401
-from mmcmd.models.presets import CLIP_BACKBONES, cmd_model_cfg
+from mmcmd.models.presets import cmd_model_cfg
 from mmcmd.models.selfsup import mmcmd_to_official_key, official_to_mmcmd_key
 
 REPO = Path(__file__).resolve().parents[3]
@@ -68,22 +68,6 @@ def test_shapes_at_16x112x112(meta_cmd):
     assert tuple(c3d.backbone(clips).shape) == (2, 512, 2, 7, 7)
     assert c3d.motion_head.num_source_tokens == 98
     assert tuple(c3d.motion_head.fc.weight.shape) == (512, 512)
-
-
-def test_presets_are_the_model_configs():
-    """The presets read configs/_base_/models/cmd_*.py: no second copy."""
-    from mmengine.config import Config
-    base = REPO / 'configs' / '_base_' / 'models'
-    assert sorted(CLIP_BACKBONES) == ['c3d', 'r2plus1d-26', 'r3d-26']
-    for name in CLIP_BACKBONES:
-        model = Config.fromfile(str(base / f'cmd_{name}.py')).to_dict()[
-            'model']
-        assert cmd_model_cfg(name) == model
-        assert CLIP_BACKBONES[name] == model['backbone']
-    assert CLIP_BACKBONES['r3d-26'] == dict(type='CMDResNet3d', depth=26,
-                                            out_indices=(2, 3))
-    with pytest.raises(KeyError, match='r2plus1d-26'):
-        cmd_model_cfg('r50')
 
 
 def test_two_backbone_outputs_without_neck_give_a_clear_error():
