@@ -180,10 +180,67 @@ def set_main_threads(cfg: Config) -> int:
     return threads
 
 
+def niced_worker_init_fn(worker_id: int, num_workers: int, rank: int,
+                         seed: int, disable_subprocess_warning: bool = False,
+                         nice: int = 0) -> None:
+    """mmengine's loader-worker initialisation (the same seeds) in a worker
+    process whose scheduling priority is lowered by ``nice``."""
+    from mmengine.dataset import worker_init_fn
+    if nice > 0 and hasattr(os, 'nice'):
+        os.nice(nice)  # raising one's own niceness needs no privilege
+    worker_init_fn(worker_id, num_workers, rank, seed,
+                   disable_subprocess_warning)
+
+
+def worker_nice(cfg: Config) -> int:
+    """``env_cfg.loader_worker_nice``: how much lower the training loader's
+    worker processes run than the training process (0: the same)."""
+    nice = cfg.get('env_cfg', {}).get('loader_worker_nice', 0)
+    if isinstance(nice, bool) or not isinstance(nice, int) or \
+            not 0 <= nice <= 19:
+        raise ValueError('env_cfg.loader_worker_nice must be an int in '
+                         f'0..19, got {nice!r}')
+    return nice
+
+
+def prioritise_training_process(runner) -> bool:
+    """Give the training process the cores first: the training loader's
+    workers run ``env_cfg.loader_worker_nice`` steps lower (POSIX
+    niceness), seeded exactly as mmengine seeds them.
+
+    The workers only need to keep up on average, while the training
+    process is the critical path of every iteration: its data
+    preprocessor, and on a GPU the thread that launches the step's kernels.
+    On cores shared with the workers that process otherwise waits for them
+    (docs/performance.md, "The training loop"). Workers still get every
+    core the training process leaves idle.
+
+    Acts on a Runner whose train loader is not built yet (``build_runner``
+    calls it), with workers and no ``worker_init_fn`` of the config's own;
+    returns whether it did.
+    """
+    nice = worker_nice(runner.cfg)
+    loader = runner._train_dataloader
+    if not nice or not isinstance(loader, dict) or \
+            not loader.get('num_workers') or 'worker_init_fn' in loader:
+        return False
+    loader = dict(loader)  # the runner's config (dumped, saved) unchanged
+    loader['worker_init_fn'] = dict(
+        type=niced_worker_init_fn, num_workers=loader['num_workers'],
+        rank=runner.rank, seed=runner.seed,
+        disable_subprocess_warning=loader.pop('disable_subprocess_warning',
+                                              False),
+        nice=nice)
+    runner._train_dataloader = loader
+    return True
+
+
 def build_runner(cfg: Config):
     """The Runner named by ``runner_type``, or mmengine's default one, with
-    a :class:`~mmcmd.engine.hooks.CheckpointFitHook`: a test or validation
-    run refuses a checkpoint that does not fit the model."""
+    a :class:`~mmcmd.engine.hooks.CheckpointFitHook` (a test or validation
+    run refuses a checkpoint that does not fit the model) and its training
+    loader's workers below the training process
+    (:func:`prioritise_training_process`)."""
     from mmaction.registry import RUNNERS
     from mmengine.runner import Runner
 
@@ -192,4 +249,5 @@ def build_runner(cfg: Config):
               else Runner.from_cfg(cfg))
     if not any(isinstance(h, CheckpointFitHook) for h in runner.hooks):
         runner.register_hook(CheckpointFitHook())
+    prioritise_training_process(runner)
     return runner

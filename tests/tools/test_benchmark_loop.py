@@ -4,9 +4,10 @@ tools/analysis/gpu_check.sh runs both full size."""
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
-from suite_utils import REPO_ROOT, load_tool
+from suite_utils import REPO_ROOT, load_tool, run_tool
 
 
 def test_median_parts_derives_step_hooks_and_rest():
@@ -32,16 +33,18 @@ def test_median_parts_derives_step_hooks_and_rest():
 
 
 def test_loop_parts_on_a_tiny_config(tmp_path):
-    tool = load_tool('tools/analysis/benchmark_loop.py')
+    # Launched as a command, in a fresh interpreter: the tool must register
+    # mmcmd's modules itself (no test has imported mmengine for it).
     report = tmp_path / 'loop.json'
-    code = tool.main([
-        '--config', str(REPO_ROOT / 'tests' / 'configs' /
+    done = run_tool([
+        sys.executable, 'tools/analysis/benchmark_loop.py', '--config', str(REPO_ROOT / 'tests' / 'configs' /
                         'tiny_cmd_pretrain.py'),
         '--warmup', '1', '--iters', '2', '--step-iters', '1',
         '--workers', '0', '--videos', '2', '--frames', '24',
         '--size', '64x48', '--variants', 'noop,before', '--device', 'cpu',
-        '--work-dir', str(tmp_path / 'work'), '--json', str(report)])
-    assert code == 0
+        '--work-dir', str(tmp_path / 'work'), '--json', str(report)],
+        cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
     data = json.loads(report.read_text())
     rows = {row['name']: row['value'] for row in data['rows']}
     # 'real' runs first (the no-op returns its outputs) but is not reported

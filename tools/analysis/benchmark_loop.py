@@ -29,7 +29,8 @@ Variants (``--variants``, each a fresh Runner on the same videos):
   before the loop as mmcmd ran it before its overhead work, for a ratio in
          the same run: per-sample collate (``pseudo_collate``), no pinned
          memory or asynchronous copies, no deferred reading of the log
-         values (mmengine's RuntimeInfoHook).
+         values (mmengine's RuntimeInfoHook), loader workers at the
+         training process's priority (``env_cfg.loader_worker_nice=0``).
 
 Per variant ``loop_overhead_ms`` = iteration - data wait - step, where the
 step is ``isolated_step_ms`` on a GPU (the same model, the same batch on the
@@ -430,6 +431,7 @@ def build_config(args: argparse.Namespace, folder: str, listing: str,
             type='CMDDataPreprocessor'))
         cfg.model.data_preprocessor.non_blocking = False
         cfg.default_hooks.runtime_info = dict(type='RuntimeInfoHook')
+        cfg.env_cfg.loader_worker_nice = 0
     if args.main_threads is not None:
         cfg.env_cfg.main_threads = args.main_threads
     return cfg
@@ -440,10 +442,9 @@ def run_variant(args, folder: str, listing: str, variant: str, cuda: bool,
                 ) -> Tuple[Dict[str, float], dict]:
     """One Runner; returns (per-iteration ms by part, the last outputs)."""
     import torch
-    from mmengine.runner import Runner
-
     from mmcmd.engine.runner_config import (
         adapt_to_device,
+        build_runner,
         fix_worker_settings,
     )
     sync = torch.cuda.synchronize if cuda else (lambda: None)
@@ -451,7 +452,7 @@ def run_variant(args, folder: str, listing: str, variant: str, cuda: bool,
     torch.set_num_threads(THREADS_AT_START)  # what tools/train.py starts with
     adapt_to_device(fix_worker_settings(cfg))  # as tools/train.py does
     threads = torch.get_num_threads()
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)  # as tools/train.py does
     timer = Timer(args.warmup, sync)
     keep: dict = {}
     instrument(runner, timer, noop_outputs if variant == 'noop' else None,
@@ -538,7 +539,8 @@ def run(args: argparse.Namespace, folder: str) -> Tuple[List[dict], dict]:
         os.environ['CUDA_VISIBLE_DEVICES'] = ''
     import torch
 
-    import mmcmd  # noqa: F401  (registers the plugin)
+    from mmcmd.utils.setup_env import register_all_modules
+    register_all_modules()
     cuda = torch.cuda.is_available()
     if args.device == 'cuda' and not cuda:
         raise SystemExit('error: --device cuda but torch sees no GPU')

@@ -109,8 +109,11 @@ def build(cfg: Config, seed: int = 0, checkpoint: Optional[str] = None):
     if checkpoint:
         state = load_checkpoint_file(checkpoint, map_location='cpu')
         model.load_state_dict(state.get('state_dict', state))
-    loader = Runner.build_dataloader(copy.deepcopy(cfg.train_dataloader),
-                                     seed=seed)
+    loader_cfg = copy.deepcopy(cfg.train_dataloader)
+    # pinned memory needs an accelerator (torch warns without one)
+    loader_cfg['pin_memory'] = (loader_cfg.get('pin_memory', False)
+                                and torch.cuda.is_available())
+    loader = Runner.build_dataloader(loader_cfg, seed=seed)
     return model, loader
 
 
@@ -262,7 +265,7 @@ def train_steps(model, optim_wrapper, stream: Iterator[dict],
         losses = model(**data, mode='loss')
         parsed, _ = model.parse_losses(losses)
         optim_wrapper.update_params(parsed)
-        history.append(float(losses['loss_motion']))
+        history.append(float(losses['loss_motion'].detach()))
     return history
 
 
@@ -279,7 +282,8 @@ def fixed_batch(model, batch: dict, max_steps: int, lr: float = 1e-3,
     loss = acc = float('nan')
     for step in range(1, max_steps + 1):
         losses = model(**data, mode='loss')
-        loss, acc = float(losses['loss_motion']), float(losses['acc_motion'])
+        loss = float(losses['loss_motion'].detach())
+        acc = float(losses['acc_motion'])
         if first is None:
             first = dict(loss_motion=loss, acc_motion=acc)
         if acc >= target:
