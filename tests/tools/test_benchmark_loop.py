@@ -57,6 +57,8 @@ def test_loop_parts_on_a_tiny_config(tmp_path):
     # 'before' reads the log values with mmengine's hook every iteration
     assert 'before.hook.RuntimeInfoHook_ms' in rows
     assert 'noop.hook.DeferredRuntimeInfoHook_ms' in rows
+    # ... and its loader workers at the training process's priority
+    assert (rows['before.worker_nice'], rows['noop.worker_nice']) == (0, 10)
     # the no-op step costs nothing beside the preprocessor it still runs
     assert rows['noop.step_ms'] < 0.05 * rows['before.step_ms']
     assert rows['noop.preprocess_ms'] > 0

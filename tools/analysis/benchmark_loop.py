@@ -126,6 +126,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="env_cfg.main_threads of 'real' and 'noop': "
                         "'torch' or N (default: the config's, else "
                         "'torch'; docs/performance.md)")
+    parser.add_argument('--worker-nice', type=int, choices=range(20),
+                        metavar='0..19',
+                        help="env_cfg.loader_worker_nice of 'real': how "
+                        'much lower the loader workers run than the '
+                        "training process (default: the config's, 10 in "
+                        "the shipped ones; 'before' always uses 0)")
     parser.add_argument('--step-iters', type=int, default=10,
                         help='timed repetitions of the isolated step '
                         '(default 10)')
@@ -434,6 +440,8 @@ def build_config(args: argparse.Namespace, folder: str, listing: str,
         cfg.env_cfg.loader_worker_nice = 0
     if args.main_threads is not None:
         cfg.env_cfg.main_threads = args.main_threads
+    if args.worker_nice is not None and variant == 'real':
+        cfg.env_cfg.loader_worker_nice = args.worker_nice
     return cfg
 
 
@@ -508,6 +516,7 @@ def run_variant(args, folder: str, listing: str, variant: str, cuda: bool,
     batch = int(cfg.train_dataloader.batch_size)
     parts['samples_per_s'] = batch * len(timer.records) / window_ms * 1e3
     parts['main_threads'] = threads
+    parts['worker_nice'] = cfg.env_cfg.get('loader_worker_nice', 0)
     return parts, outputs
 
 
@@ -526,7 +535,8 @@ def rows_of(variant: str, parts: Dict[str, float], cuda: bool) -> List[dict]:
     for name, value in parts.items():
         unit = {'gpu_utilisation': '%', 'samples_per_s': 'samples/s',
                 'loop_over_step': 'ratio',
-                'main_threads': 'threads'}.get(name, 'ms')
+                'main_threads': 'threads',
+                'worker_nice': 'niceness'}.get(name, 'ms')
         label = name if unit != 'ms' else f'{name}_ms'
         rows.append(dict(name=f'{variant}.{label}', value=round(value, 3),
                          unit=unit))

@@ -11,6 +11,9 @@
 #               iteration log reads (the loop before the overhead work);
 #     with THREADS_ROW=N also the shipped settings with N torch threads in
 #     the main process (env_cfg.main_threads), to see that one factor;
+#     with NICE_ROW=N also the shipped settings with the loader workers N
+#     steps nicer than the training process (env_cfg.loader_worker_nice;
+#     the shipped configs say 10, so NICE_ROW=0 shows what that buys);
 #  3. a summary: loop iteration / isolated step, GPU utilisation.
 # Results: JSON files (and a torch.profiler table) in OUT_DIR (default
 # ./gpu_check) and the summary on stdout.
@@ -19,7 +22,8 @@
 #
 # Environment: BACKBONE (r2plus1d-26), BATCH (8), STEP_ITERS (10; 0 skips
 # benchmark_train.py), LOOP_ITERS (40), WARMUP (10), WORKERS (16),
-# VARIANTS (real,noop,before), THREADS_ROW (unset), PYTHON (python).
+# VARIANTS (real,noop,before), THREADS_ROW (unset), NICE_ROW (unset),
+# PYTHON (python).
 set -euo pipefail
 
 OUT_DIR=${1:-gpu_check}
@@ -31,6 +35,7 @@ WARMUP=${WARMUP:-10}
 WORKERS=${WORKERS:-16}
 VARIANTS=${VARIANTS:-real,noop,before}
 THREADS_ROW=${THREADS_ROW:-}
+NICE_ROW=${NICE_ROW:-}
 PYTHON=${PYTHON:-python}
 CONFIG=configs/cmd/cmd_r2plus1d-26_8xb8-16x4x1-120e_ucf101-rgb.py
 mkdir -p "$OUT_DIR"
@@ -61,6 +66,15 @@ if [ -n "$THREADS_ROW" ]; then
         --json "$OUT_DIR/train_loop_threads.json"
 fi
 
+if [ -n "$NICE_ROW" ]; then
+    echo "== training loop, loader workers $NICE_ROW steps nicer"
+    "$PYTHON" tools/analysis/benchmark_loop.py --config "$CONFIG" \
+        --device cuda --amp bf16 --batch "$BATCH" --workers "$WORKERS" \
+        --videos 64 --warmup "$WARMUP" --iters "$LOOP_ITERS" \
+        --variants real --worker-nice "$NICE_ROW" \
+        --json "$OUT_DIR/train_loop_nice.json"
+fi
+
 echo "== summary"
 "$PYTHON" - "$OUT_DIR" <<'EOF'
 import json
@@ -68,7 +82,8 @@ import os
 import sys
 
 out = sys.argv[1]
-for name in ('train_loop.json', 'train_loop_threads.json'):
+for name in ('train_loop.json', 'train_loop_threads.json',
+             'train_loop_nice.json'):
     path = os.path.join(out, name)
     if not os.path.exists(path):
         continue
@@ -81,7 +96,8 @@ for name in ('train_loop.json', 'train_loop_threads.json'):
               f"{rows[f'{variant}.isolated_step_ms']:.1f} ms, loop/step "
               f"{rows[f'{variant}.loop_over_step']:.2f}, GPU utilisation "
               f"{rows.get(f'{variant}.gpu_utilisation', float('nan')):.1f} %"
-              f", {rows[f'{variant}.main_threads']} main threads")
+              f", {rows[f'{variant}.main_threads']} main threads, workers"
+              f" {rows.get(f'{variant}.worker_nice', 0)} nicer")
     if 'noop.loop_overhead_ms' in rows:
         print(f"{name} noop: loop overhead "
               f"{rows['noop.loop_overhead_ms']:.1f} ms per iteration")
