@@ -37,7 +37,8 @@ def test_loop_parts_on_a_tiny_config(tmp_path):
     # mmcmd's modules itself (no test has imported mmengine for it).
     report = tmp_path / 'loop.json'
     done = run_tool([
-        sys.executable, 'tools/analysis/benchmark_loop.py', '--config', str(REPO_ROOT / 'tests' / 'configs' /
+        sys.executable, 'tools/analysis/benchmark_loop.py',
+        '--config', str(REPO_ROOT / 'tests' / 'configs' /
                         'tiny_cmd_pretrain.py'),
         '--warmup', '1', '--iters', '2', '--step-iters', '1',
         '--workers', '0', '--videos', '2', '--frames', '24',

@@ -450,6 +450,7 @@ def run_variant(args, folder: str, listing: str, variant: str, cuda: bool,
                 ) -> Tuple[Dict[str, float], dict]:
     """One Runner; returns (per-iteration ms by part, the last outputs)."""
     import torch
+
     from mmcmd.engine.runner_config import (
         adapt_to_device,
         build_runner,
