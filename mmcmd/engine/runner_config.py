@@ -136,13 +136,20 @@ def adapt_to_device(cfg: Config) -> Config:
     if not cuda and backend == 'nccl':
         backend = 'gloo'
     cfg.merge_from_dict(dict(env_cfg=dict(dist_cfg=dict(backend=backend))))
-    if not cuda:  # pinned memory needs an accelerator (torch warns)
-        for name in LOADERS:
-            loader = cfg.get(name, None)
-            if loader and loader.get('pin_memory', False):
-                loader.pin_memory = False
+    for name in LOADERS:
+        if cfg.get(name, None):
+            unpin_without_accelerator(cfg[name])
     set_main_threads(cfg)
     return cfg
+
+
+def unpin_without_accelerator(loader: Dict[str, Any]) -> Dict[str, Any]:
+    """Turn a loader config's ``pin_memory`` off where there is no GPU
+    (pinned memory needs an accelerator; torch only warns); return it."""
+    import torch
+    if loader.get('pin_memory', False) and not torch.cuda.is_available():
+        loader['pin_memory'] = False
+    return loader
 
 
 def main_threads(setting: Any, default: int) -> int:

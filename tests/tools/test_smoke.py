@@ -101,6 +101,13 @@ def test_dist_backend_is_the_one_used(monkeypatch):
         == 'mpi'
 
 
+def test_pinned_memory_only_with_a_gpu():
+    # the CMD pretraining configs pin their training batches
+    assert Config.fromfile(UCF101_CMD).train_dataloader.pin_memory is True
+    cfg = merged(train_tool, [UCF101_CMD])
+    assert cfg.train_dataloader.pin_memory is torch.cuda.is_available()
+
+
 @pytest.mark.slow  # trains a model
 def test_smoke_trains_one_iteration_of_a_shipped_config(tiny_dataset,
                                                         monkeypatch):

@@ -50,28 +50,26 @@ if [ "$STEP_ITERS" -gt 0 ]; then
         --device cuda --json "$OUT_DIR/train_step.json"
 fi
 
+# the loop benchmark of the recipe on the GPU; extra options follow
+loop() {
+    "$PYTHON" tools/analysis/benchmark_loop.py --config "$CONFIG" \
+        --device cuda --amp bf16 --batch "$BATCH" --workers "$WORKERS" \
+        --videos 64 --warmup "$WARMUP" --iters "$LOOP_ITERS" "$@"
+}
+
 echo "== training loop: $WARMUP + $LOOP_ITERS iterations, $WORKERS workers"
-"$PYTHON" tools/analysis/benchmark_loop.py --config "$CONFIG" \
-    --device cuda --amp bf16 --batch "$BATCH" --workers "$WORKERS" \
-    --videos 64 --warmup "$WARMUP" --iters "$LOOP_ITERS" \
-    --variants "$VARIANTS" --profile "$OUT_DIR/loop_profile.txt" \
+loop --variants "$VARIANTS" --profile "$OUT_DIR/loop_profile.txt" \
     --json "$OUT_DIR/train_loop.json"
 
 if [ -n "$THREADS_ROW" ]; then
     echo "== training loop, $THREADS_ROW torch threads in the main process"
-    "$PYTHON" tools/analysis/benchmark_loop.py --config "$CONFIG" \
-        --device cuda --amp bf16 --batch "$BATCH" --workers "$WORKERS" \
-        --videos 64 --warmup "$WARMUP" --iters "$LOOP_ITERS" \
-        --variants real --main-threads "$THREADS_ROW" \
+    loop --variants real --main-threads "$THREADS_ROW" \
         --json "$OUT_DIR/train_loop_threads.json"
 fi
 
 if [ -n "$NICE_ROW" ]; then
     echo "== training loop, loader workers $NICE_ROW steps nicer"
-    "$PYTHON" tools/analysis/benchmark_loop.py --config "$CONFIG" \
-        --device cuda --amp bf16 --batch "$BATCH" --workers "$WORKERS" \
-        --videos 64 --warmup "$WARMUP" --iters "$LOOP_ITERS" \
-        --variants real --worker-nice "$NICE_ROW" \
+    loop --variants real --worker-nice "$NICE_ROW" \
         --json "$OUT_DIR/train_loop_nice.json"
 fi
 

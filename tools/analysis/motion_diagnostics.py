@@ -56,6 +56,7 @@ from mmengine.runner import Runner
 
 import mmcmd
 from mmcmd.datasets.annotations import point_dataset_at
+from mmcmd.engine.runner_config import unpin_without_accelerator
 from mmcmd.models.heads.motion_prediction_head import (
     still_cells,
     still_key_groups,
@@ -109,11 +110,9 @@ def build(cfg: Config, seed: int = 0, checkpoint: Optional[str] = None):
     if checkpoint:
         state = load_checkpoint_file(checkpoint, map_location='cpu')
         model.load_state_dict(state.get('state_dict', state))
-    loader_cfg = copy.deepcopy(cfg.train_dataloader)
-    # pinned memory needs an accelerator (torch warns without one)
-    loader_cfg['pin_memory'] = (loader_cfg.get('pin_memory', False)
-                                and torch.cuda.is_available())
-    loader = Runner.build_dataloader(loader_cfg, seed=seed)
+    loader = Runner.build_dataloader(
+        unpin_without_accelerator(copy.deepcopy(cfg.train_dataloader)),
+        seed=seed)
     return model, loader
 
 
