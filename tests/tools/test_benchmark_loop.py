@@ -35,7 +35,7 @@ def test_median_parts_derives_step_hooks_and_rest():
 def test_loop_parts_on_a_tiny_config(tmp_path):
     # Launched as a command, in a fresh interpreter: the tool must register
     # mmcmd's modules itself (no test has imported mmengine for it).
-    report = tmp_path / 'loop.json'
+    report = tmp_path / 'new_folder' / 'loop.json'
     done = run_tool([
         sys.executable, 'tools/analysis/benchmark_loop.py',
         '--config', str(REPO_ROOT / 'tests' / 'configs' /

@@ -601,6 +601,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     import torch
     THREADS_AT_START = torch.get_num_threads()
+    if args.json:  # its folder before the run, not after minutes of it
+        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
     if args.work_dir:
         os.makedirs(args.work_dir, exist_ok=True)
         rows, info = run(args, args.work_dir)
